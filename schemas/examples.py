@@ -1,0 +1,78 @@
+"""Worked examples for the OpenAPI docs (and the tests that check each one's output shape)."""
+
+from typing import Any
+
+LAYER_EXAMPLES: dict[str, dict[str, Any]] = {
+    "mnist_conv": {
+        "summary": "Conv2d(1, 20, 5, 1) on [1, 1, 28, 28] -> [1, 20, 24, 24]",
+        "value": {
+            "layer": {
+                "type": "conv2d",
+                "in_channels": 1,
+                "out_channels": 20,
+                "kernel_size": 5,
+                "stride": 1,
+            },
+            "input": {"shape": [1, 1, 28, 28], "seed": 0},
+            "backward": {"target": "sum"},
+            "include": ["output"],
+        },
+    },
+    "strided_dilated_conv": {
+        "summary": "Conv2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2), dilation=(3, 1)) "
+        "on [20, 16, 50, 100] -> [20, 33, 26, 100]",
+        "value": {
+            "layer": {
+                "type": "conv2d",
+                "in_channels": 16,
+                "out_channels": 33,
+                "kernel_size": [3, 5],
+                "stride": [2, 1],
+                "padding": [4, 2],
+                "dilation": [3, 1],
+            },
+            "input": {"shape": [20, 16, 50, 100]},
+            "include": [],
+            "encoding": "base64",
+        },
+    },
+    "linear": {
+        "summary": "Linear(20, 30) on [128, 20] -> [128, 30]",
+        "value": {
+            "layer": {"type": "linear", "in_features": 20, "out_features": 30},
+            "input": {"shape": [128, 20], "seed": 1},
+            "backward": {"target": "mean"},
+            "include": ["parameters", "gradients"],
+        },
+    },
+    "maxpool": {
+        "summary": "MaxPool2d(2, 2) on [1, 20, 24, 24] -> [1, 20, 12, 12]",
+        "value": {
+            "layer": {"type": "maxpool2d", "kernel_size": 2, "stride": 2},
+            "input": {"shape": [1, 20, 24, 24]},
+            "backward": {"target": "sum"},
+            "include": ["gradients"],
+        },
+    },
+    "softmax": {
+        "summary": "softmax(dim=1) on [1, 10] -> [1, 10]",
+        "value": {
+            "layer": {"type": "activation", "name": "softmax", "dim": 1},
+            "input": {
+                "tensor": {
+                    "shape": [1, 10],
+                    "data": [0.1, 2.0, -1.0, 0.5, 3.0, 0.0, -0.5, 1.5, 0.2, 0.9],
+                }
+            },
+            "backward": {"grad_output": {"shape": [1, 10], "data": [0, 0, 0, 0, 1, 0, 0, 0, 0, 0]}},
+        },
+    },
+}
+
+LAYER_EXAMPLE_OUTPUT_SHAPES: dict[str, list[int]] = {
+    "mnist_conv": [1, 20, 24, 24],
+    "strided_dilated_conv": [20, 33, 26, 100],
+    "linear": [128, 30],
+    "maxpool": [1, 20, 12, 12],
+    "softmax": [1, 10],
+}

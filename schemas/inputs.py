@@ -1,0 +1,50 @@
+"""Where a layer's input comes from: seeded random values or explicit data."""
+
+from typing import Annotated, Any
+
+from pydantic import Discriminator, Field, Tag
+
+from schemas.base import Seed, Shape, StrictModel
+from schemas.tensors import TensorData
+
+
+class RandomInput(StrictModel):
+    """Seeded standard-normal values: equal to `torch.manual_seed(seed); torch.randn(*shape)`."""
+
+    shape: Shape
+    seed: Seed = 0
+    requires_grad: bool = Field(default=True, description="Track gradients for this input.")
+
+
+class TensorInput(StrictModel):
+    """Explicit values."""
+
+    tensor: TensorData
+    requires_grad: bool = Field(default=True, description="Track gradients for this input.")
+
+
+def key_discriminator(tags: dict[str, str]) -> Any:
+    """Build a pydantic callable discriminator that picks a union member by which key is present.
+
+    `tags` maps a key that marks a variant to that variant's tag, in order of precedence.
+    """
+
+    def pick(value: Any) -> str | None:
+        keys = value.keys() if isinstance(value, dict) else vars(value).keys()
+        for key, tag in tags.items():
+            if key in keys:
+                return tag
+        return None
+
+    return Discriminator(
+        pick,
+        custom_error_type="missing_variant",
+        custom_error_message="give an object with one of the keys: " + ", ".join(tags),
+    )
+
+
+InputSpec = Annotated[
+    Annotated[RandomInput, Tag("random")] | Annotated[TensorInput, Tag("tensor")],
+    key_discriminator({"tensor": "tensor", "shape": "random"}),
+]
+"""The input: `{"shape": [...], "seed": 0}` or `{"tensor": {...}}`."""

@@ -1,0 +1,69 @@
+"""Response bodies of the inspection and service endpoints."""
+
+from typing import Literal
+
+from pydantic import Field
+
+from schemas.base import ResponseModel
+from schemas.tensors import GradTensorOut, OutputTensorOut
+
+
+class LayerInfo(ResponseModel):
+    """What was built."""
+
+    type: str
+    repr: str = Field(description="PyTorch's own repr of the module.")
+    parameter_count: int
+    trainable_parameter_count: int
+
+
+class Seeds(ResponseModel):
+    """Seeds used; null where explicit values were given."""
+
+    input: int | None
+    weights: int | None
+
+
+class Timing(ResponseModel):
+    """Milliseconds of torch work (CUDA-synchronized); backward is null in forward-only runs."""
+
+    forward_ms: float
+    backward_ms: float | None
+
+
+class LayerInspectResponse(ResponseModel):
+    """Everything a person at a notebook would print about one layer run."""
+
+    layer: LayerInfo
+    device: str
+    seeds: Seeds
+    timing_ms: Timing
+    input: GradTensorOut
+    output: OutputTensorOut
+    parameters: dict[str, GradTensorOut]
+
+
+class Health(ResponseModel):
+    """Liveness or readiness."""
+
+    status: Literal["ok", "ready"]
+
+
+class Limits(ResponseModel):
+    """The limits in force."""
+
+    max_tensor_elements: int
+    max_total_elements: int
+
+
+class Info(ResponseModel):
+    """Versions, devices and limits of this service."""
+
+    version: str
+    torch: str
+    torchvision: str
+    cuda: str | None = Field(description="CUDA version torch was built with, null for CPU builds.")
+    cuda_available: bool
+    devices: list[str]
+    default_device: str
+    limits: Limits

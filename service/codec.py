@@ -1,0 +1,197 @@
+"""Tensor codec: request tensor objects to torch tensors, torch tensors to response objects.
+
+Values leave straight from their buffers: a numpy view for orjson (encoding=json) or the raw
+little-endian bytes in base64 (encoding=base64); never `tolist()` or a per-element loop.
+"""
+
+import base64
+import binascii
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from schemas.tensors import Encoding, TensorData
+from service.errors import ProblemError, unprocessable
+
+_NUMPY_DTYPES: dict[str, np.dtype[Any]] = {"float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
+
+
+def numel(shape: list[int] | tuple[int, ...] | torch.Size) -> int:
+    """Return the number of elements of a tensor of `shape`."""
+    return math.prod(shape)
+
+
+def check_elements(name: str, shape: list[int] | tuple[int, ...], limit: int) -> None:
+    """Raise 413 when a tensor of `shape` would hold more than `limit` elements."""
+    count = numel(shape)
+    if count > limit:
+        raise ProblemError(
+            413,
+            "too-many-elements",
+            f"{name} of shape {list(shape)} would hold {count:,} elements, over the limit of "
+            f"{limit:,}; use a smaller shape",
+            title="Tensor too large",
+            errors=[
+                {
+                    "field": name,
+                    "message": f"{count:,} elements",
+                    "fix": "use a smaller shape",
+                    "type": "too_many_elements",
+                }
+            ],
+            context={"tensor": name, "shape": list(shape), "elements": count, "limit": limit},
+        )
+
+
+def decode(data: TensorData, field: str, max_elements: int) -> torch.Tensor:
+    """Turn a request tensor object into a float32 CPU tensor; 422/413 name `field` on error."""
+    if data.shape is not None:
+        check_elements(field, data.shape, max_elements)
+    if data.data_b64 is not None:
+        array = _from_base64(data, field)
+    else:
+        array = _from_list(data, field, max_elements)
+    return torch.from_numpy(array.astype(np.float32, copy=False))
+
+
+def _from_base64(data: TensorData, field: str) -> np.ndarray:
+    assert data.shape is not None and data.data_b64 is not None
+    dtype = _NUMPY_DTYPES[data.dtype]
+    expected = numel(data.shape) * dtype.itemsize
+    if len(data.data_b64) > 4 * ((expected + 2) // 3) + 4:
+        raise unprocessable(
+            "tensor-size-mismatch",
+            f"{field}.data_b64",
+            f"data_b64 is longer than {expected} bytes of {data.dtype} for shape {data.shape}",
+            "send exactly the bytes of the shape",
+        )
+    try:
+        raw = base64.b64decode(data.data_b64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise unprocessable(
+            "invalid-base64",
+            f"{field}.data_b64",
+            f"data_b64 is not valid base64 ({exc})",
+            "send standard base64 (RFC 4648) of the little-endian bytes",
+        ) from exc
+    if len(raw) != expected:
+        raise unprocessable(
+            "tensor-size-mismatch",
+            f"{field}.data_b64",
+            f"shape {data.shape} of {data.dtype} needs {expected} bytes, data_b64 holds {len(raw)}",
+            "make shape and data agree",
+        )
+    array: np.ndarray = np.frombuffer(raw, dtype=dtype).reshape(data.shape).copy()
+    return array
+
+
+def _from_list(data: TensorData, field: str, max_elements: int) -> np.ndarray:
+    assert data.data is not None
+    bad = unprocessable(
+        "invalid-tensor-data",
+        f"{field}.data",
+        "data must be numbers (or null for NaN) in a flat list, or in evenly nested lists",
+        "send numbers only, every nested list of the same length",
+    )
+    try:
+        raw = np.asarray(data.data)
+        if raw.dtype == object and not _all_numbers_or_null(raw):
+            raise bad
+        if raw.dtype.kind not in "fiuO":
+            raise bad
+        array: np.ndarray = raw.astype(_NUMPY_DTYPES[data.dtype])
+    except (ValueError, TypeError) as exc:
+        raise bad from exc
+    if data.shape is None:
+        if array.ndim == 0 or array.size == 0:
+            raise unprocessable(
+                "invalid-tensor-data",
+                f"{field}.data",
+                "data is empty",
+                "send at least one value",
+            )
+        check_elements(field, list(array.shape), max_elements)
+        return array
+    if array.ndim != 1:
+        raise unprocessable(
+            "invalid-tensor-data",
+            f"{field}.data",
+            "with `shape`, data must be a flat row-major list",
+            "flatten data, or drop `shape` to send a nested list",
+        )
+    expected = numel(data.shape)
+    if array.size != expected:
+        raise unprocessable(
+            "tensor-size-mismatch",
+            f"{field}.data",
+            f"shape {data.shape} needs {expected} values, data holds {array.size}",
+            "make shape and data agree",
+            context={"shape": data.shape, "values": int(array.size)},
+        )
+    shaped: np.ndarray = array.reshape(data.shape)
+    return shaped
+
+
+_NUMBER_TYPES = frozenset({int, float, type(None)})
+_type_of = np.frompyfunc(type, 1, 1)
+
+
+def _all_numbers_or_null(array: np.ndarray) -> bool:
+    """Check an object array (numbers mixed with nulls) holds nothing but numbers and nulls."""
+    return set(_type_of(array).ravel().tolist()) <= _NUMBER_TYPES
+
+
+def stats(tensor: torch.Tensor) -> dict[str, Any]:
+    """Return min, max, mean, std over finite values, NaN/Inf counts and fraction of zeros."""
+    t = tensor.detach()
+    if not t.is_floating_point():
+        t = t.float()
+    count = t.numel()
+    finite_mask = torch.isfinite(t)
+    nan_count = torch.isnan(t).sum()
+    finite = t if bool(finite_mask.all()) else t[finite_mask]
+    zeros = (t == 0).sum()
+    n_finite = finite.numel()
+    if n_finite:
+        lo, hi = torch.aminmax(finite)
+        mean = finite.mean()
+        std = finite.std() if n_finite > 1 else torch.tensor(float("nan"), device=t.device)
+    else:
+        lo = hi = mean = std = torch.tensor(float("nan"), device=t.device)
+    values = torch.stack(
+        [v.to(torch.float64) for v in (lo, hi, mean, std, nan_count, zeros)]
+    ).tolist()
+    nans = int(values[4])
+
+    def finite_or_none(v: float) -> float | None:
+        return v if math.isfinite(v) else None
+
+    return {
+        "min": finite_or_none(values[0]),
+        "max": finite_or_none(values[1]),
+        "mean": finite_or_none(values[2]),
+        "std": finite_or_none(values[3]),
+        "nan_count": nans,
+        "inf_count": count - n_finite - nans,
+        "zero_fraction": values[5] / count if count else 0.0,
+    }
+
+
+def encode(tensor: torch.Tensor, *, with_values: bool, encoding: Encoding) -> dict[str, Any]:
+    """Return the response object of a tensor: shape, dtype, stats, and values if asked."""
+    t = tensor.detach()
+    out: dict[str, Any] = {
+        "shape": list(t.shape),
+        "dtype": str(t.dtype).removeprefix("torch."),
+        "stats": stats(t),
+    }
+    if with_values:
+        array = t.cpu().contiguous().numpy().reshape(-1)
+        if encoding == "base64":
+            little = array.astype(array.dtype.newbyteorder("<"), copy=False)
+            out["data_b64"] = base64.b64encode(little.tobytes()).decode("ascii")
+        else:
+            out["data"] = array
+    return out

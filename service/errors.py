@@ -1,0 +1,223 @@
+"""Problem details (RFC 9457) for every error the service returns, and the handlers that make them.
+
+Every error leaves as `application/problem+json` with `type`, `title`, `status`, `detail`, an
+`errors` list naming the fields at fault and how to fix them, and optional `context` facts.
+"""
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+log = logging.getLogger("layerscope.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "/problems/"
+
+
+class ProblemError(Exception):
+    """An error the client can fix, carried to the client as problem details."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        detail: str,
+        *,
+        title: str | None = None,
+        errors: Sequence[dict[str, Any]] = (),
+        context: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.title = title or slug.replace("-", " ").capitalize()
+        self.detail = detail
+        self.errors = list(errors)
+        self.context = context
+        self.headers = headers or {}
+
+
+def field_error(field: str, message: str, fix: str | None = None) -> dict[str, Any]:
+    """Return one entry of a problem's `errors` list."""
+    return {"field": field, "message": message, "fix": fix, "type": None}
+
+
+def unprocessable(
+    slug: str,
+    field: str,
+    message: str,
+    fix: str | None = None,
+    *,
+    context: dict[str, Any] | None = None,
+) -> ProblemError:
+    """Return a 422 problem about one field, its detail being the message and the fix together."""
+    detail = f"{message}; {fix}" if fix else message
+    return ProblemError(
+        422, slug, detail, errors=[field_error(field, message, fix)], context=context
+    )
+
+
+def problem_response(
+    status: int,
+    *,
+    type_: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    errors: Sequence[dict[str, Any]] = (),
+    context: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render problem details as an `application/problem+json` response."""
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "errors": list(errors),
+    }
+    if context is not None:
+        body["context"] = context
+    return Response(
+        orjson.dumps(body, default=str),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+_FIXES: dict[str, str] = {
+    "missing": "add this field",
+    "extra_forbidden": "remove this field: it is not an argument here (check its spelling)",
+    "literal_error": "use one of the allowed values named in the message",
+    "enum": "use one of the allowed values named in the message",
+    "union_tag_invalid": "use one of the allowed values named in the message",
+    "union_tag_not_found": "add the discriminating field named in the message",
+    "missing_variant": "use one of the keys named in the message",
+    "missing_layer_type": "set `type` (and `name` for an activation)",
+    "greater_than_equal": "use a value within the bounds in the message",
+    "greater_than": "use a value within the bounds in the message",
+    "less_than_equal": "use a value within the bounds in the message",
+    "less_than": "use a value within the bounds in the message",
+    "too_short": "give more items, as the message says",
+    "too_long": "give fewer items, as the message says",
+    "string_pattern_mismatch": "match the pattern in the message",
+    "json_invalid": "send a valid JSON document",
+    "model_attributes_type": "send a JSON object here",
+    "dict_type": "send a JSON object here",
+    "list_type": "send a JSON array here",
+    "int_type": "send an integer",
+    "int_from_float": "send an integer",
+    "int_parsing": "send an integer",
+    "float_type": "send a number",
+    "float_parsing": "send a number",
+    "finite_number": "send a finite number",
+    "bool_type": "send true or false",
+    "bool_parsing": "send true or false",
+    "string_type": "send a string",
+}
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    problems = []
+    for err in exc.errors():
+        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        kind = str(err.get("type", ""))
+        problems.append(
+            {
+                "field": _field_path(err.get("loc", ())),
+                "message": message,
+                "fix": _FIXES.get(kind),
+                "type": kind,
+            }
+        )
+    return problems
+
+
+async def _problem_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProblemError)
+    return problem_response(
+        exc.status,
+        type_=PROBLEM_BASE + exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        instance=request.url.path,
+        errors=exc.errors,
+        context=exc.context,
+        headers=exc.headers,
+    )
+
+
+async def _validation_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = _validation_errors(exc)
+    first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return problem_response(
+        422,
+        type_=PROBLEM_BASE + "invalid-request",
+        title="Invalid request",
+        detail=f"{first['field']}: {first['message']}{more}",
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+async def _http_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if isinstance(exc.detail, str) else phrase
+    if exc.status_code == 404 and detail == phrase:
+        detail = f"No route at {request.url.path}; see /docs for the routes there are."
+    if exc.status_code == 405 and detail == phrase:
+        detail = f"{request.method} is not allowed on {request.url.path}; see /docs."
+    return problem_response(
+        exc.status_code,
+        type_="about:blank",
+        title=phrase,
+        detail=detail,
+        instance=request.url.path,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _unexpected_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        500,
+        type_=PROBLEM_BASE + "internal-error",
+        title="Internal error",
+        detail="The service failed on this request; it has been logged. Please report it.",
+        instance=request.url.path,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every error of `app` leave as problem details."""
+    app.add_exception_handler(ProblemError, _problem_error_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_error_handler)
+    app.add_exception_handler(Exception, _unexpected_handler)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": HTTPStatus(status).phrase + " (problem details)",
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for status in (413, 422)
+}
+"""OpenAPI `responses` entries for routes that may answer with problem details."""

@@ -1,0 +1,81 @@
+"""Plan a run before any real tensor exists: input source, shapes on meta, element limits.
+
+Everything a request could get wrong about sizes is found here, from the spec alone, so that a
+misfit or an oversized request is refused before memory is allocated.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from schemas.inputs import InputSpec, RandomInput
+from schemas.requests import BackwardSpec, GradOutputBackward
+from service.codec import check_elements, decode, numel
+from service.errors import ProblemError
+from service.seeding import seeded_randn
+from service.settings import Settings
+
+
+@dataclass
+class InputPlan:
+    """The input's shape, and how to make it."""
+
+    shape: list[int]
+    seed: int | None
+    requires_grad: bool
+    make: Callable[[], torch.Tensor]
+
+
+def plan_input(spec: InputSpec, settings: Settings) -> InputPlan:
+    """Check the input's size and return how to make it (random values are not drawn yet)."""
+    if isinstance(spec, RandomInput):
+        check_elements("body.input", spec.shape, settings.max_tensor_elements)
+        shape, seed = list(spec.shape), spec.seed
+        return InputPlan(shape, seed, spec.requires_grad, lambda: seeded_randn(shape, seed))
+    tensor = decode(spec.tensor, "body.input.tensor", settings.max_tensor_elements)
+    return InputPlan(list(tensor.shape), None, spec.requires_grad, lambda: tensor)
+
+
+def check_totals(named_shapes: dict[str, list[int]], *, backward: bool, settings: Settings) -> None:
+    """Refuse (413) a request whose tensors, gradients counted, exceed the element limits."""
+    for name, shape in named_shapes.items():
+        check_elements(name, shape, settings.max_tensor_elements)
+    total = sum(numel(shape) for shape in named_shapes.values()) * (2 if backward else 1)
+    if total > settings.max_total_elements:
+        raise ProblemError(
+            413,
+            "too-many-elements",
+            f"this request would hold {total:,} elements in all (input, outputs, parameters"
+            f"{', and their gradients' if backward else ''}), over the limit of "
+            f"{settings.max_total_elements:,}; use smaller shapes",
+            title="Request too large",
+            context={"elements": total, "limit": settings.max_total_elements},
+        )
+
+
+def plan_grad_output(
+    backward: BackwardSpec | None, output_shape: list[int], settings: Settings
+) -> torch.Tensor | None:
+    """Decode a `grad_output` and check it has the output's shape (422 naming both if not)."""
+    if not isinstance(backward, GradOutputBackward):
+        return None
+    field = "body.backward.grad_output"
+    tensor = decode(backward.grad_output, field, settings.max_tensor_elements)
+    if list(tensor.shape) != output_shape:
+        raise ProblemError(
+            422,
+            "grad-output-shape",
+            f"grad_output has shape {list(tensor.shape)} but the output has shape "
+            f"{output_shape}; send grad_output with shape {output_shape}",
+            errors=[
+                {
+                    "field": field,
+                    "message": f"shape {list(tensor.shape)}",
+                    "fix": f"use shape {output_shape}",
+                    "type": "shape_mismatch",
+                }
+            ],
+            context={"expected": output_shape, "received": list(tensor.shape)},
+        )
+    return tensor
