@@ -2,9 +2,9 @@
 
 from typing import Annotated, Any
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Discriminator, Field
 
-from schemas.base import Seed, Shape, StrictModel
+from schemas.base import VARIANT_MARK, Seed, Shape, StrictModel, variant
 from schemas.tensors import TensorData
 
 
@@ -33,7 +33,7 @@ def key_discriminator(tags: dict[str, str]) -> Any:
         keys = value.keys() if isinstance(value, dict) else vars(value).keys()
         for key, tag in tags.items():
             if key in keys:
-                return tag
+                return VARIANT_MARK + tag
         return None
 
     return Discriminator(
@@ -44,7 +44,7 @@ def key_discriminator(tags: dict[str, str]) -> Any:
 
 
 InputSpec = Annotated[
-    Annotated[RandomInput, Tag("random")] | Annotated[TensorInput, Tag("tensor")],
+    Annotated[RandomInput, variant("random")] | Annotated[TensorInput, variant("tensor")],
     key_discriminator({"tensor": "tensor", "shape": "random"}),
 ]
 """The input: `{"shape": [...], "seed": 0}` or `{"tensor": {...}}`."""

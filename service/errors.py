@@ -5,6 +5,7 @@ Every error leaves as `application/problem+json` with `type`, `title`, `status`,
 """
 
 import logging
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -14,6 +15,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+
+from schemas.base import VARIANT_MARK
 
 log = logging.getLogger("layerscope.errors")
 
@@ -127,23 +130,40 @@ _FIXES: dict[str, str] = {
 }
 
 
+_UNION_MEMBER = re.compile(r"^(constrained-)?(int|float|str|bool|none)$|^[a-z-]+\[.*\]$")
+"""Labels pydantic puts in an error's location for union members (`constrained-int`,
+`list[constrained-int]`, `literal['same','valid']`): not fields, so left out of paths."""
+
+_TYPE_MISMATCH = re.compile(r"_(type|parsing)$|^literal_error$")
+
+
 def _field_path(loc: Sequence[int | str]) -> str:
-    return ".".join(str(part) for part in loc) or "body"
+    parts = [
+        str(p)
+        for p in loc
+        if not (isinstance(p, str) and (_UNION_MEMBER.match(p) or p.startswith(VARIANT_MARK)))
+    ]
+    return ".".join(parts) or "body"
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    problems = []
+    by_field: dict[str, list[dict[str, Any]]] = {}
     for err in exc.errors():
         message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         kind = str(err.get("type", ""))
-        problems.append(
-            {
-                "field": _field_path(err.get("loc", ())),
-                "message": message,
-                "fix": _FIXES.get(kind),
-                "type": kind,
-            }
+        field = _field_path(err.get("loc", ()))
+        by_field.setdefault(field, []).append(
+            {"field": field, "message": message, "fix": _FIXES.get(kind), "type": kind}
         )
+    problems = []
+    for entries in by_field.values():
+        # For a union (an int or a pair), a bound broken by the value the client meant says
+        # more than "not a list": prefer errors that are not plain type mismatches.
+        meant = [e for e in entries if not _TYPE_MISMATCH.search(e["type"])] or entries
+        first = dict(meant[0])
+        if len(meant) > 1:
+            first["message"] = " or ".join(dict.fromkeys(e["message"] for e in meant))
+        problems.append(first)
     return problems
 
 
