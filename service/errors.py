@@ -6,7 +6,7 @@ Every error leaves as `application/problem+json` with `type`, `title`, `status`,
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -24,8 +24,12 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
 
 
-class ProblemError(Exception):
-    """An error the client can fix, carried to the client as problem details."""
+class ProblemError(StarletteHTTPException):
+    """An error the client can fix, carried to the client as problem details.
+
+    An HTTPException, so that FastAPI passes it through untouched even when raised while the
+    request body is read (by the body-limit middleware).
+    """
 
     def __init__(
         self,
@@ -37,15 +41,16 @@ class ProblemError(Exception):
         errors: Sequence[dict[str, Any]] = (),
         context: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        limit: str | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(status, detail, headers)
+        self.limit = limit
         self.status = status
         self.slug = slug
         self.title = title or slug.replace("-", " ").capitalize()
         self.detail = detail
         self.errors = list(errors)
         self.context = context
-        self.headers = headers or {}
 
 
 def field_error(field: str, message: str, fix: str | None = None) -> dict[str, Any]:
@@ -77,7 +82,7 @@ def problem_response(
     instance: str | None = None,
     errors: Sequence[dict[str, Any]] = (),
     context: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """Render problem details as an `application/problem+json` response."""
     body: dict[str, Any] = {
@@ -169,6 +174,8 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def _problem_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProblemError)
+    if exc.limit is not None and hasattr(request.app.state, "metrics"):
+        request.app.state.metrics.reject(exc.limit, exc.slug)
     return problem_response(
         exc.status,
         type_=PROBLEM_BASE + exc.slug,
@@ -238,6 +245,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": HTTPStatus(status).phrase + " (problem details)",
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
-    for status in (413, 422)
+    for status in (401, 413, 422, 503)
 }
 """OpenAPI `responses` entries for routes that may answer with problem details."""

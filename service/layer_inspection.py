@@ -7,7 +7,13 @@ from schemas.requests import LayerInspectRequest
 from service.devices import resolve_device
 from service.execution import run
 from service.layers import build_layer, build_on_meta, describe_layer, layer_label
-from service.planning import check_totals, plan_grad_output, plan_input
+from service.planning import (
+    check_response_size,
+    check_totals,
+    plan_grad_output,
+    plan_input,
+    values_returned,
+)
 from service.runtime import Runtime
 from service.shapes import fit
 from service.tensor_report import TensorReporter
@@ -23,7 +29,13 @@ def inspect_layer(request: LayerInspectRequest, runtime: Runtime) -> dict[str, A
     out_shape = fit(request.layer, meta, plan.shape, layer_label(request.layer), "body.layer")
     shapes = {"body.input": plan.shape, "output": out_shape}
     shapes |= {f"parameters.{n}": list(p.shape) for n, p in meta.named_parameters()}
-    check_totals(shapes, backward=request.backward is not None, settings=settings)
+    backward = request.backward is not None
+    check_totals(shapes, backward=backward, settings=settings)
+    check_response_size(
+        values_returned(shapes, request.include, backward, plan.requires_grad),
+        request.encoding,
+        settings,
+    )
     grad_output = plan_grad_output(request.backward, out_shape, settings)
     module, weight_seed = materialize(
         partial(build_layer, request.layer),
@@ -40,7 +52,7 @@ def inspect_layer(request: LayerInspectRequest, runtime: Runtime) -> dict[str, A
         backward=request.backward,
         grad_output=grad_output,
     )
-    report = TensorReporter(request.include, request.encoding, request.backward is not None)
+    report = TensorReporter(request.include, request.encoding, backward)
     return {
         "layer": describe_layer(request.layer, module),
         "device": str(device),

@@ -11,7 +11,7 @@ from schemas.responses import LayerInspectResponse
 from service.errors import PROBLEM_RESPONSES
 from service.layer_inspection import inspect_layer
 from service.responses import OrjsonResponse
-from service.runtime import Runtime, get_runtime
+from service.runtime import Runtime, TorchJob, get_runtime
 
 router = APIRouter(prefix="/v1/layers", tags=["layers"])
 
@@ -21,6 +21,7 @@ router = APIRouter(prefix="/v1/layers", tags=["layers"])
     summary="Run one layer forward (and backward) and return everything",
     response_model=LayerInspectResponse,
     responses=PROBLEM_RESPONSES,
+    dependencies=[TorchJob],
 )
 def inspect(
     request: Annotated[LayerInspectRequest, Body(openapi_examples=LAYER_EXAMPLES)],
