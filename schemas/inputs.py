@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from pydantic import Discriminator, Field
+from pydantic import BaseModel, Discriminator, Field
 
 from schemas.base import VARIANT_MARK, Seed, Shape, StrictModel, variant
 from schemas.tensors import TensorData
@@ -30,7 +30,12 @@ def key_discriminator(tags: dict[str, str]) -> Any:
     """
 
     def pick(value: Any) -> str | None:
-        keys = value.keys() if isinstance(value, dict) else vars(value).keys()
+        if isinstance(value, dict):
+            keys = value.keys()
+        elif isinstance(value, BaseModel):
+            keys = type(value).model_fields.keys()
+        else:
+            return None
         for key, tag in tags.items():
             if key in keys:
                 return VARIANT_MARK + tag

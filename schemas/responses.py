@@ -54,6 +54,13 @@ class Limits(ResponseModel):
 
     max_tensor_elements: int
     max_total_elements: int
+    max_body_bytes: int
+    max_response_bytes: int
+    max_json_depth: int
+    max_layers: int
+    max_concurrent_jobs: int = Field(description="Resolved: jobs that run at once.")
+    max_queued_jobs: int
+    request_timeout_s: float
 
 
 class Info(ResponseModel):

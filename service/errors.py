@@ -209,6 +209,8 @@ async def _http_error_handler(request: Request, exc: Exception) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) else phrase
     if exc.status_code == 404 and detail == phrase:
         detail = f"No route at {request.url.path}; see /docs for the routes there are."
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        detail = "The body could not be read as JSON (is it UTF-8?); send UTF-8 encoded JSON."
     if exc.status_code == 405 and detail == phrase:
         detail = f"{request.method} is not allowed on {request.url.path}; see /docs."
     return problem_response(
@@ -245,6 +247,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": HTTPStatus(status).phrase + " (problem details)",
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
-    for status in (401, 413, 422, 503)
+    for status in (400, 401, 413, 422, 503)
 }
 """OpenAPI `responses` entries for routes that may answer with problem details."""

@@ -30,5 +30,12 @@ def info(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Info:
         limits=Limits(
             max_tensor_elements=s.max_tensor_elements,
             max_total_elements=s.max_total_elements,
+            max_body_bytes=s.max_body_bytes,
+            max_response_bytes=s.max_response_bytes,
+            max_json_depth=s.max_json_depth,
+            max_layers=s.max_layers,
+            max_concurrent_jobs=runtime.jobs.slots,
+            max_queued_jobs=s.max_queued_jobs,
+            request_timeout_s=s.request_timeout_s,
         ),
     )

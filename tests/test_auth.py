@@ -1,0 +1,67 @@
+"""API keys: /v1 needs a valid bearer key when keys are set; health and docs stay open."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.auth import key_matches
+from tests.conftest import make_settings
+
+BODY = {"layer": {"type": "activation", "name": "tanh"}, "input": {"tensor": {"data": [0.0]}}}
+
+
+@pytest.fixture(scope="module")
+def keyed() -> Iterator[TestClient]:
+    with TestClient(create_app(make_settings(api_keys="alpha-key, beta-key"))) as c:
+        yield c
+
+
+def test_key_matches() -> None:
+    assert key_matches("b", ["a", "b"])
+    assert not key_matches("c", ["a", "b"])
+    assert not key_matches("", ["a"])
+
+
+def test_missing_key_is_401_with_challenge(keyed: TestClient) -> None:
+    r = keyed.post("/v1/layers/inspect", json=BODY)
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    assert r.json()["type"] == "/problems/unauthorized"
+    assert keyed.get("/v1/info").status_code == 401
+
+
+def test_wrong_key_is_401(keyed: TestClient) -> None:
+    r = keyed.post("/v1/layers/inspect", json=BODY, headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+    assert 'error="invalid_token"' in r.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize("key", ["alpha-key", "beta-key"])
+def test_valid_key_passes(keyed: TestClient, key: str) -> None:
+    r = keyed.post("/v1/layers/inspect", json=BODY, headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200
+    assert r.json()["output"]["data"] == [0.0]
+
+
+def test_health_ready_docs_metrics_stay_open(keyed: TestClient) -> None:
+    assert keyed.get("/healthz").json() == {"status": "ok"}
+    assert keyed.get("/readyz").status_code == 200
+    assert keyed.get("/openapi.json").json()["info"]["title"] == "layerscope"
+    assert keyed.get("/docs").status_code == 200
+    assert "layerscope_rejections_total" in keyed.get("/metrics").text
+
+
+def test_docs_can_be_closed() -> None:
+    app = create_app(make_settings(api_keys="k", docs_public=False))
+    with TestClient(app) as c:
+        assert c.get("/openapi.json").status_code == 401
+        assert c.get("/docs").status_code == 401
+        auth = {"Authorization": "Bearer k"}
+        assert c.get("/openapi.json", headers=auth).json()["info"]["title"] == "layerscope"
+        assert "swagger" in c.get("/docs", headers=auth).text.lower()
+
+
+def test_no_keys_means_open(client: TestClient) -> None:
+    assert client.post("/v1/layers/inspect", json=BODY).status_code == 200
