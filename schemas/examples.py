@@ -85,7 +85,7 @@ SEED_PIPELINE: list[dict[str, Any]] = [
     {"type": "linear", "in_features": 2880, "out_features": 10},
     {"type": "activation", "name": "softmax", "dim": 1},
 ]
-"""Conv2d(1, 20, 5, 1) -> ReLU -> MaxPool2d(2, 2) -> Flatten -> Linear(2880, 10) -> Softmax(dim=1)."""
+"""Conv2d(1, 20, 5, 1) -> ReLU -> MaxPool2d(2, 2) -> Flatten -> Linear(2880, 10) -> Softmax."""
 
 SEED_PIPELINE_SHAPES: list[list[int]] = [
     [1, 20, 24, 24],
@@ -137,11 +137,16 @@ SUMMARY_EXAMPLES: dict[str, dict[str, Any]] = {
         "value": {"layers": SEED_PIPELINE, "input_shape": [1, 1, 28, 28]},
     },
     "large_batch": {
-        "summary": "A CNN on [64, 3, 1024, 1024], on meta: answers in milliseconds, allocates nothing",
+        "summary": "A CNN on [64, 3, 1024, 1024], on meta: milliseconds, nothing allocated",
         "value": {
             "layers": [
-                {"type": "conv2d", "in_channels": 3, "out_channels": 16, "kernel_size": 3,
-                 "padding": 1},
+                {
+                    "type": "conv2d",
+                    "in_channels": 3,
+                    "out_channels": 16,
+                    "kernel_size": 3,
+                    "padding": 1,
+                },
                 {"type": "activation", "name": "relu"},
                 {"type": "maxpool2d", "kernel_size": 32},
                 {"type": "maxpool2d", "kernel_size": 4},
@@ -155,8 +160,13 @@ SUMMARY_EXAMPLES: dict[str, dict[str, Any]] = {
         "summary": "Conv2d(3, 8, 3, stride=2) on [1, 3, 32, 32]: warns that a row and column drop",
         "value": {
             "layers": [
-                {"type": "conv2d", "in_channels": 3, "out_channels": 8, "kernel_size": 3,
-                 "stride": 2},
+                {
+                    "type": "conv2d",
+                    "in_channels": 3,
+                    "out_channels": 8,
+                    "kernel_size": 3,
+                    "stride": 2,
+                },
             ],
             "input_shape": [1, 3, 32, 32],
         },

@@ -124,4 +124,3 @@ class ModelInspectResponse(ModelSummaryResponse):
     seeds: Seeds
     timing_ms: Timing
     input: GradTensorOut
-
