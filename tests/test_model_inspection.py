@@ -285,3 +285,18 @@ def test_nothing_to_differentiate(client: TestClient) -> None:
     )
     assert response.status_code == 422
     assert response.json()["type"].endswith("nothing-to-differentiate")
+
+
+@pytest.mark.cuda
+def test_seed_pipeline_on_cuda_equals_cpu(client: TestClient) -> None:
+    body = {
+        "layers": SEED_PIPELINE,
+        "input": {"shape": [2, 1, 28, 28]},
+        "backward": {"target": "sum"},
+    }
+    cpu = inspect(client, {**body, "device": "cpu"})
+    gpu = inspect(client, {**body, "device": "cuda"})
+    assert gpu["device"] == "cuda:0"
+    for a, b in zip(cpu["layers"], gpu["layers"], strict=True):
+        assert_close(values(b["output"]), values(a["output"]), atol=1e-4, rtol=1e-4)
+        assert_close(values(b["output"]["grad"]), values(a["output"]["grad"]), atol=1e-4, rtol=1e-4)
