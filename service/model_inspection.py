@@ -7,7 +7,13 @@ from schemas.models import ModelInspectRequest
 from service.capture import capture
 from service.devices import resolve_device
 from service.execution import run
-from service.planning import check_totals, plan_grad_output, plan_input
+from service.planning import (
+    check_response_size,
+    check_totals,
+    plan_grad_output,
+    plan_input,
+    values_returned,
+)
 from service.runtime import Runtime
 from service.summary import build_model, plan_model
 from service.tensor_report import TensorReporter
@@ -26,7 +32,13 @@ def inspect_model(request: ModelInspectRequest, runtime: Runtime) -> dict[str, A
     plan = plan_input(request.input, settings)
     model_plan = plan_model(request.layers, plan.shape, settings.max_tensor_elements)
     backward = request.backward is not None
-    check_totals(model_plan.named_shapes(), backward=backward, settings=settings)
+    shapes = model_plan.named_shapes()
+    check_totals(shapes, backward=backward, settings=settings)
+    check_response_size(
+        values_returned(shapes, request.include, backward, plan.requires_grad),
+        request.encoding,
+        settings,
+    )
     grad_output = plan_grad_output(request.backward, model_plan.output_shape, settings)
     model, weight_seed = materialize(
         partial(build_model, request.layers),

@@ -80,7 +80,7 @@ class ModelPlan:
         for layer in self.layers:
             shapes[f"layers.{layer.index}.output"] = layer.output_shape
             for name, p in layer.meta.named_parameters():
-                shapes[f"layers.{layer.index}.{name}"] = list(p.shape)
+                shapes[f"parameters.{layer.index}.{name}"] = list(p.shape)
         return shapes
 
     def table(self) -> dict[str, Any]:

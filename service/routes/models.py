@@ -18,7 +18,7 @@ from service import flops
 from service.errors import PROBLEM_RESPONSES
 from service.model_inspection import inspect_model
 from service.responses import OrjsonResponse
-from service.runtime import Runtime, get_runtime
+from service.runtime import Runtime, TorchJob, get_runtime
 from service.summary import render_text, summarize_model, wants_text
 
 
@@ -44,6 +44,7 @@ TEXT_RESPONSE: dict[int | str, dict[str, Any]] = {
     summary="Run a pipeline of layers forward (and backward) and look at every layer",
     response_model=ModelInspectResponse,
     responses=PROBLEM_RESPONSES,
+    dependencies=[TorchJob],
 )
 def inspect(
     request: Annotated[ModelInspectRequest, Body(openapi_examples=MODEL_EXAMPLES)],
