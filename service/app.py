@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from schemas.problems import Problem
 from service import __version__
 from service.errors import install_error_handlers
-from service.routes import health, info, layers
+from service.routes import health, info, layers, mnist
 from service.runtime import Runtime
 from service.settings import Settings, get_settings
 
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (health, info, layers):
+    for module in (health, info, layers, mnist):
         app.include_router(module.router)
     _register_problem_schema(app)
     return app

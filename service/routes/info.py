@@ -30,5 +30,8 @@ def info(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Info:
         limits=Limits(
             max_tensor_elements=s.max_tensor_elements,
             max_total_elements=s.max_total_elements,
+            max_upload_bytes=s.max_upload_bytes,
+            max_image_pixels=s.max_image_pixels,
+            max_render_pixels=s.max_render_pixels,
         ),
     )
