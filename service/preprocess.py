@@ -39,12 +39,14 @@ def preprocess(image: torch.Tensor, options: PreprocessOptions) -> tuple[torch.T
     """Run the steps on a uint8 [C, H, W] image (C = 1 or 3); return [1, 1, H, W] and the echo."""
     steps: list[Step] = []
     x = tv_tensors.Image(image)
-    if x.shape[0] != 1:
-        x = v2.Grayscale(num_output_channels=1)(x)
+    # A colour image whose channels are all equal is gray already: keep its values exactly
+    # (Grayscale's weighted sum 0.2989 r + 0.587 g + 0.114 b would round some of them down).
+    gray_already = image.shape[0] == 1 or bool((image == image[:1]).all())
+    x = tv_tensors.Image(image[:1]) if gray_already else v2.Grayscale(num_output_channels=1)(x)
     steps.append(
         {
             "name": "grayscale",
-            "transform": "Grayscale" if image.shape[0] != 1 else None,
+            "transform": None if gray_already else "Grayscale",
             "params": {"num_output_channels": 1, "input_channels": int(image.shape[0])},
         }
     )

@@ -57,14 +57,14 @@ def _not_image(field: str, why: str) -> ProblemError:
 
 
 def _too_many_pixels(field: str, width: int, height: int, limit: int) -> ProblemError:
+    declared = f"{width} x {height} = {width * height:,} pixels" if width else "(Pillow: bomb)"
     return ProblemError(
         413,
         "image-too-large",
-        f"the image declares {width} x {height} = {width * height:,} pixels, over the limit "
-        f"of {limit:,}; send a smaller image",
+        f"the image declares {declared}, over the limit of {limit:,} pixels; send a smaller image",
         title="Image too large",
-        errors=[field_error(field, f"{width} x {height} pixels", "send a smaller image")],
-        context={"width": width, "height": height, "limit_pixels": limit},
+        errors=[field_error(field, f"declares {declared}", "send a smaller image")],
+        context={"width": width or None, "height": height or None, "limit_pixels": limit},
     )
 
 
@@ -80,6 +80,7 @@ def decode_image(
     try:
         img = Image.open(io.BytesIO(data), formats=FORMATS)
     except Image.DecompressionBombError as exc:
+        # Pillow's own guard (over twice Image.MAX_IMAGE_PIXELS) fired while reading the header.
         raise _too_many_pixels(field, 0, 0, max_pixels) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise _not_image(field, "no PNG, JPEG, BMP, GIF or WebP header") from exc
