@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Tag
 
 
 class StrictModel(BaseModel):
@@ -28,3 +28,12 @@ Shape = Annotated[list[Dim], Field(min_length=1, max_length=MAX_RANK)]
 
 Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
 """A seed for torch.manual_seed."""
+
+
+VARIANT_MARK = "~"
+"""Tags of union variants start with this mark, so error locations can leave them out."""
+
+
+def variant(name: str) -> Tag:
+    """Return the pydantic Tag of a union variant (marked, see VARIANT_MARK)."""
+    return Tag(VARIANT_MARK + name)

@@ -76,3 +76,99 @@ LAYER_EXAMPLE_OUTPUT_SHAPES: dict[str, list[int]] = {
     "maxpool": [1, 20, 12, 12],
     "softmax": [1, 10],
 }
+
+SEED_PIPELINE: list[dict[str, Any]] = [
+    {"type": "conv2d", "in_channels": 1, "out_channels": 20, "kernel_size": 5, "stride": 1},
+    {"type": "activation", "name": "relu"},
+    {"type": "maxpool2d", "kernel_size": 2, "stride": 2},
+    {"type": "flatten"},
+    {"type": "linear", "in_features": 2880, "out_features": 10},
+    {"type": "activation", "name": "softmax", "dim": 1},
+]
+"""Conv2d(1, 20, 5, 1) -> ReLU -> MaxPool2d(2, 2) -> Flatten -> Linear(2880, 10) -> Softmax."""
+
+SEED_PIPELINE_SHAPES: list[list[int]] = [
+    [1, 20, 24, 24],
+    [1, 20, 24, 24],
+    [1, 20, 12, 12],
+    [1, 2880],
+    [1, 10],
+    [1, 10],
+]
+"""Output shape of each layer of the seed pipeline on a [1, 1, 28, 28] input."""
+
+MODEL_EXAMPLES: dict[str, dict[str, Any]] = {
+    "seed_pipeline": {
+        "summary": "conv -> relu -> max-pool -> flatten -> linear -> softmax on [1, 1, 28, 28]",
+        "value": {
+            "layers": SEED_PIPELINE,
+            "input": {"shape": [1, 1, 28, 28], "seed": 0},
+            "weights": {"seed": 0},
+            "backward": {"target": "sum"},
+            "include": ["output", "gradients"],
+        },
+    },
+    "forward_only_base64": {
+        "summary": "The seed pipeline forward only, shapes and stats (no values)",
+        "value": {
+            "layers": SEED_PIPELINE,
+            "input": {"shape": [8, 1, 28, 28], "seed": 3},
+            "include": [],
+            "encoding": "base64",
+        },
+    },
+    "mlp_grad_output": {
+        "summary": "Linear(4, 8) -> tanh -> Linear(8, 2), backward with an explicit grad_output",
+        "value": {
+            "layers": [
+                {"type": "linear", "in_features": 4, "out_features": 8},
+                {"type": "activation", "name": "tanh"},
+                {"type": "linear", "in_features": 8, "out_features": 2},
+            ],
+            "input": {"shape": [3, 4], "seed": 1},
+            "backward": {"grad_output": {"shape": [3, 2], "data": [1, 0, 0, 1, 1, 1]}},
+        },
+    },
+}
+
+SUMMARY_EXAMPLES: dict[str, dict[str, Any]] = {
+    "seed_pipeline": {
+        "summary": "The seed pipeline on [1, 1, 28, 28]",
+        "value": {"layers": SEED_PIPELINE, "input_shape": [1, 1, 28, 28]},
+    },
+    "large_batch": {
+        "summary": "A CNN on [64, 3, 1024, 1024], on meta: milliseconds, nothing allocated",
+        "value": {
+            "layers": [
+                {
+                    "type": "conv2d",
+                    "in_channels": 3,
+                    "out_channels": 16,
+                    "kernel_size": 3,
+                    "padding": 1,
+                },
+                {"type": "activation", "name": "relu"},
+                {"type": "maxpool2d", "kernel_size": 32},
+                {"type": "maxpool2d", "kernel_size": 4},
+                {"type": "flatten"},
+                {"type": "linear", "in_features": 1024, "out_features": 10},
+            ],
+            "input_shape": [64, 3, 1024, 1024],
+        },
+    },
+    "drops_columns": {
+        "summary": "Conv2d(3, 8, 3, stride=2) on [1, 3, 32, 32]: warns that a row and column drop",
+        "value": {
+            "layers": [
+                {
+                    "type": "conv2d",
+                    "in_channels": 3,
+                    "out_channels": 8,
+                    "kernel_size": 3,
+                    "stride": 2,
+                },
+            ],
+            "input_shape": [1, 3, 32, 32],
+        },
+    },
+}

@@ -2,9 +2,9 @@
 
 from typing import Annotated, Any
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Discriminator, Field
 
-from schemas.base import Seed, Shape, StrictModel
+from schemas.base import VARIANT_MARK, Seed, Shape, StrictModel, variant
 from schemas.images import PreprocessOptions
 from schemas.tensors import TensorData
 
@@ -52,7 +52,7 @@ def key_discriminator(tags: dict[str, str]) -> Any:
         keys = value.keys() if isinstance(value, dict) else vars(value).keys()
         for key, tag in tags.items():
             if key in keys:
-                return tag
+                return VARIANT_MARK + tag
         return None
 
     return Discriminator(
@@ -63,9 +63,9 @@ def key_discriminator(tags: dict[str, str]) -> Any:
 
 
 InputSpec = Annotated[
-    Annotated[RandomInput, Tag("random")]
-    | Annotated[TensorInput, Tag("tensor")]
-    | Annotated[MnistInput, Tag("mnist")],
+    Annotated[RandomInput, variant("random")]
+    | Annotated[TensorInput, variant("tensor")]
+    | Annotated[MnistInput, variant("mnist")],
     key_discriminator({"tensor": "tensor", "mnist": "mnist", "shape": "random"}),
 ]
 """The input: `{"shape": [...], "seed": 0}`, `{"tensor": {...}}` or `{"mnist": {...}}`."""

@@ -6,9 +6,9 @@ discriminated on `name`, so each activation accepts exactly its own options.
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Discriminator, Field, model_validator
 
-from schemas.base import StrictModel
+from schemas.base import VARIANT_MARK, StrictModel, variant
 
 MAX_CHANNELS = 65536
 MAX_WINDOW = 1024
@@ -174,8 +174,8 @@ def _layer_tag(value: Any) -> str | None:
 
     kind = get("type")
     if kind == "activation":
-        return f"activation:{get('name')}"
-    return kind if isinstance(kind, str) else None
+        return f"{VARIANT_MARK}activation:{get('name')}"
+    return VARIANT_MARK + kind if isinstance(kind, str) else None
 
 
 ActivationSpec = (
@@ -191,19 +191,19 @@ ActivationSpec = (
 )
 
 LayerSpec = Annotated[
-    Annotated[Conv2dSpec, Tag("conv2d")]
-    | Annotated[MaxPool2dSpec, Tag("maxpool2d")]
-    | Annotated[LinearSpec, Tag("linear")]
-    | Annotated[FlattenSpec, Tag("flatten")]
-    | Annotated[ReLUSpec, Tag("activation:relu")]
-    | Annotated[LeakyReLUSpec, Tag("activation:leaky_relu")]
-    | Annotated[ELUSpec, Tag("activation:elu")]
-    | Annotated[GELUSpec, Tag("activation:gelu")]
-    | Annotated[SiLUSpec, Tag("activation:silu")]
-    | Annotated[SigmoidSpec, Tag("activation:sigmoid")]
-    | Annotated[TanhSpec, Tag("activation:tanh")]
-    | Annotated[SoftmaxSpec, Tag("activation:softmax")]
-    | Annotated[LogSoftmaxSpec, Tag("activation:log_softmax")],
+    Annotated[Conv2dSpec, variant("conv2d")]
+    | Annotated[MaxPool2dSpec, variant("maxpool2d")]
+    | Annotated[LinearSpec, variant("linear")]
+    | Annotated[FlattenSpec, variant("flatten")]
+    | Annotated[ReLUSpec, variant("activation:relu")]
+    | Annotated[LeakyReLUSpec, variant("activation:leaky_relu")]
+    | Annotated[ELUSpec, variant("activation:elu")]
+    | Annotated[GELUSpec, variant("activation:gelu")]
+    | Annotated[SiLUSpec, variant("activation:silu")]
+    | Annotated[SigmoidSpec, variant("activation:sigmoid")]
+    | Annotated[TanhSpec, variant("activation:tanh")]
+    | Annotated[SoftmaxSpec, variant("activation:softmax")]
+    | Annotated[LogSoftmaxSpec, variant("activation:log_softmax")],
     Discriminator(
         _layer_tag,
         custom_error_type="missing_layer_type",

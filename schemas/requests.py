@@ -2,9 +2,9 @@
 
 from typing import Annotated, Literal
 
-from pydantic import Field, Tag
+from pydantic import Field
 
-from schemas.base import Seed, StrictModel
+from schemas.base import Seed, StrictModel, variant
 from schemas.images import RenderOptions
 from schemas.inputs import InputSpec, key_discriminator
 from schemas.layers import LayerSpec
@@ -30,7 +30,7 @@ class StateWeights(StrictModel):
 
 
 WeightsSpec = Annotated[
-    Annotated[SeedWeights, Tag("seed")] | Annotated[StateWeights, Tag("state")],
+    Annotated[SeedWeights, variant("seed")] | Annotated[StateWeights, variant("state")],
     key_discriminator({"state": "state", "seed": "seed"}),
 ]
 
@@ -48,7 +48,8 @@ class GradOutputBackward(StrictModel):
 
 
 BackwardSpec = Annotated[
-    Annotated[TargetBackward, Tag("target")] | Annotated[GradOutputBackward, Tag("grad_output")],
+    Annotated[TargetBackward, variant("target")]
+    | Annotated[GradOutputBackward, variant("grad_output")],
     key_discriminator({"grad_output": "grad_output", "target": "target"}),
 ]
 

@@ -1,14 +1,21 @@
-"""The FastAPI application: routers, error handlers and start-up, put together."""
+"""The FastAPI application: routers, middleware, error handlers and start-up, put together."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.responses import HTMLResponse, JSONResponse
 
 from schemas.problems import Problem
 from service import __version__
+from service.auth import require_api_key
 from service.errors import install_error_handlers
-from service.routes import health, info, layers, mnist
+from service.middleware.body_limit import BodyLimitMiddleware
+from service.middleware.request_context import RequestContextMiddleware
+from service.routes import health, info, layers, metrics, mnist, models
 from service.runtime import Runtime
 from service.settings import Settings, get_settings
 
@@ -17,12 +24,20 @@ Look inside PyTorch layers over HTTP. Send a layer spec and an input; get back o
 weights, activations, gradients and the autograd graph, computed by PyTorch itself.
 
 Every error is `application/problem+json` (RFC 9457) naming the field at fault and the fix.
+When API keys are configured, `/v1` routes need `Authorization: Bearer <key>`.
 """
+
+OPEN_ROUTERS: tuple[APIRouter, ...] = (health.router, metrics.router)
+"""Routers that never need an API key."""
+API_ROUTERS: tuple[APIRouter, ...] = (info.router, layers.router, models.router, mnist.router)
+"""The /v1 routers: behind the API key when keys are set."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for `settings` (default: from the `LAYERSCOPE_` environment)."""
     runtime = Runtime.from_settings(settings or get_settings())
+    s = runtime.settings
+    protect_docs = bool(s.api_keys) and not s.docs_public
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,31 +49,63 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None if protect_docs else "/docs",
+        openapi_url=None if protect_docs else "/openapi.json",
     )
     app.state.runtime = runtime
+    app.state.metrics = runtime.metrics
     install_error_handlers(app)
-    for module in (health, info, layers, mnist):
-        app.include_router(module.router)
+    for router in OPEN_ROUTERS:
+        app.include_router(router)
+    for router in API_ROUTERS:
+        app.include_router(router, dependencies=[Depends(require_api_key)])
+    if protect_docs:
+        _add_protected_docs(app)
     _register_problem_schema(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=s.max_body_bytes,
+        max_depth=s.max_json_depth,
+        on_reject=runtime.metrics.reject,
+    )
+    if s.cors_origins:
+        wildcard = "*" in s.cors_origins
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=["*"] if wildcard else s.cors_origins,
+            allow_credentials=not wildcard,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=runtime.metrics)
     return app
+
+
+def _add_protected_docs(app: FastAPI) -> None:
+    """Serve /openapi.json and /docs behind the API key (LAYERSCOPE_DOCS_PUBLIC=false)."""
+    guard = [Depends(require_api_key)]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=guard)
+    def openapi_json() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=guard)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="layerscope docs")
 
 
 def _register_problem_schema(app: FastAPI) -> None:
     """Put the Problem model in the OpenAPI components, for the problem+json responses."""
     default_openapi = app.openapi
 
-    def openapi() -> dict[str, object]:
+    def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = default_openapi()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for name, definition in (
-                Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-                .get("$defs", {})
-                .items()
-            ):
-                components.setdefault(name, definition)
             problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-            problem.pop("$defs", None)
+            for name, definition in problem.pop("$defs", {}).items():
+                components.setdefault(name, definition)
             components["Problem"] = problem
             app.openapi_schema = schema
         return app.openapi_schema

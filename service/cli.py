@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
             port=port,
             workers=settings.workers,
             log_level=settings.log_level,
+            access_log=False,  # the service logs one JSON line per request itself
         )
 
 

@@ -42,6 +42,7 @@ def check_elements(name: str, shape: list[int] | tuple[int, ...], limit: int) ->
                 }
             ],
             context={"tensor": name, "shape": list(shape), "elements": count, "limit": limit},
+            limit="elements",
         )
 
 

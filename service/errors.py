@@ -5,7 +5,8 @@ Every error leaves as `application/problem+json` with `type`, `title`, `status`,
 """
 
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -15,14 +16,20 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from schemas.base import VARIANT_MARK
+
 log = logging.getLogger("layerscope.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
 
 
-class ProblemError(Exception):
-    """An error the client can fix, carried to the client as problem details."""
+class ProblemError(StarletteHTTPException):
+    """An error the client can fix, carried to the client as problem details.
+
+    An HTTPException, so that FastAPI passes it through untouched even when raised while the
+    request body is read (by the body-limit middleware).
+    """
 
     def __init__(
         self,
@@ -34,15 +41,16 @@ class ProblemError(Exception):
         errors: Sequence[dict[str, Any]] = (),
         context: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        limit: str | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(status, detail, headers)
+        self.limit = limit
         self.status = status
         self.slug = slug
         self.title = title or slug.replace("-", " ").capitalize()
         self.detail = detail
         self.errors = list(errors)
         self.context = context
-        self.headers = headers or {}
 
 
 def field_error(field: str, message: str, fix: str | None = None) -> dict[str, Any]:
@@ -74,7 +82,7 @@ def problem_response(
     instance: str | None = None,
     errors: Sequence[dict[str, Any]] = (),
     context: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """Render problem details as an `application/problem+json` response."""
     body: dict[str, Any] = {
@@ -127,28 +135,47 @@ _FIXES: dict[str, str] = {
 }
 
 
+_UNION_MEMBER = re.compile(r"^(constrained-)?(int|float|str|bool|none)$|^[a-z-]+\[.*\]$")
+"""Labels pydantic puts in an error's location for union members (`constrained-int`,
+`list[constrained-int]`, `literal['same','valid']`): not fields, so left out of paths."""
+
+_TYPE_MISMATCH = re.compile(r"_(type|parsing)$|^literal_error$")
+
+
 def _field_path(loc: Sequence[int | str]) -> str:
-    return ".".join(str(part) for part in loc) or "body"
+    parts = [
+        str(p)
+        for p in loc
+        if not (isinstance(p, str) and (_UNION_MEMBER.match(p) or p.startswith(VARIANT_MARK)))
+    ]
+    return ".".join(parts) or "body"
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    problems = []
+    by_field: dict[str, list[dict[str, Any]]] = {}
     for err in exc.errors():
         message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         kind = str(err.get("type", ""))
-        problems.append(
-            {
-                "field": _field_path(err.get("loc", ())),
-                "message": message,
-                "fix": _FIXES.get(kind),
-                "type": kind,
-            }
+        field = _field_path(err.get("loc", ()))
+        by_field.setdefault(field, []).append(
+            {"field": field, "message": message, "fix": _FIXES.get(kind), "type": kind}
         )
+    problems = []
+    for entries in by_field.values():
+        # For a union (an int or a pair), a bound broken by the value the client meant says
+        # more than "not a list": prefer errors that are not plain type mismatches.
+        meant = [e for e in entries if not _TYPE_MISMATCH.search(e["type"])] or entries
+        first = dict(meant[0])
+        if len(meant) > 1:
+            first["message"] = " or ".join(dict.fromkeys(e["message"] for e in meant))
+        problems.append(first)
     return problems
 
 
 async def _problem_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProblemError)
+    if exc.limit is not None and hasattr(request.app.state, "metrics"):
+        request.app.state.metrics.reject(exc.limit, exc.slug)
     return problem_response(
         exc.status,
         type_=PROBLEM_BASE + exc.slug,
@@ -218,6 +245,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": HTTPStatus(status).phrase + " (problem details)",
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
-    for status in (413, 422)
+    for status in (401, 413, 422, 503)
 }
 """OpenAPI `responses` entries for routes that may answer with problem details."""

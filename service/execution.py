@@ -4,7 +4,8 @@ This is the only place tensors are computed; callers plan and check everything b
 """
 
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -12,7 +13,8 @@ from torch import nn
 
 from schemas.requests import GradOutputBackward, TargetBackward
 from service.devices import synchronize
-from service.errors import unprocessable
+from service.errors import ProblemError, unprocessable
+from service.jobs import check_deadline
 
 
 @dataclass
@@ -39,6 +41,45 @@ def run(
     Forward-only runs happen under torch.no_grad(). With a backward pass the output keeps its
     gradient (retain_grad), as do the input (when it requires grad) and the parameters.
     """
+    with out_of_memory_as_503(device):
+        return _run(
+            module,
+            x,
+            device=device,
+            requires_grad=requires_grad,
+            backward=backward,
+            grad_output=grad_output,
+        )
+
+
+@contextmanager
+def out_of_memory_as_503(device: torch.device) -> Iterator[None]:
+    """Turn a CUDA out-of-memory error into a 503, after freeing the cached memory."""
+    try:
+        yield
+    except torch.cuda.OutOfMemoryError as exc:
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        raise ProblemError(
+            503,
+            "device-out-of-memory",
+            f"{device} ran out of memory for this request; its cache was freed, retry with "
+            "smaller shapes (or later, when other requests finish)",
+            title="Device out of memory",
+            headers={"Retry-After": "1"},
+            limit="device_memory",
+        ) from exc
+
+
+def _run(
+    module: nn.Module,
+    x: torch.Tensor,
+    *,
+    device: torch.device,
+    requires_grad: bool,
+    backward: TargetBackward | GradOutputBackward | None,
+    grad_output: torch.Tensor | None,
+) -> Execution:
     module.to(device)
     x = x.to(device).requires_grad_(requires_grad)
     synchronize(device)
@@ -49,6 +90,7 @@ def run(
     forward_ms = (time.perf_counter() - start) * 1e3
     if backward is None:
         return Execution(x, y, forward_ms, None)
+    check_deadline("the backward pass")
     if y.grad_fn is None:
         raise unprocessable(
             "nothing-to-differentiate",

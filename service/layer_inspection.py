@@ -11,7 +11,14 @@ from schemas.requests import LayerInspectRequest, LayerRenderRequest
 from service.devices import resolve_device
 from service.execution import Execution, run
 from service.layers import build_layer, build_on_meta, describe_layer, layer_label
-from service.planning import InputPlan, check_totals, plan_grad_output, plan_input
+from service.planning import (
+    InputPlan,
+    check_response_size,
+    check_totals,
+    plan_grad_output,
+    plan_input,
+    values_returned,
+)
 from service.rendering import default_colormap, default_images, render_png, view_tensor
 from service.runtime import Runtime
 from service.shapes import fit
@@ -44,7 +51,13 @@ def run_layer(
     out_shape = fit(request.layer, meta, plan.shape, layer_label(request.layer), "body.layer")
     shapes = {"body.input": plan.shape, "output": out_shape}
     shapes |= {f"parameters.{n}": list(p.shape) for n, p in meta.named_parameters()}
-    check_totals(shapes, backward=request.backward is not None, settings=settings)
+    backward = request.backward is not None
+    check_totals(shapes, backward=backward, settings=settings)
+    check_response_size(
+        values_returned(shapes, request.include, backward, plan.requires_grad),
+        request.encoding,
+        settings,
+    )
     grad_output = plan_grad_output(request.backward, out_shape, settings)
     module, weight_seed = materialize(
         partial(build_layer, request.layer),
@@ -101,7 +114,7 @@ def inspect_layer(
 
 def render_layer(request: LayerRenderRequest, runtime: Runtime) -> bytes:
     """Run one layer and draw the tensor `view` names as a PNG grid."""
-    done_run = run_layer(request, runtime)
+    done_run = run_layer(request.model_copy(update={"include": []}), runtime)
     tensor = view_tensor(
         request.view,
         input=done_run.done.input,

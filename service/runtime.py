@@ -2,12 +2,17 @@
 
 import logging
 import threading
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import torch
-from fastapi import Request
+from fastapi import Depends, Request
 
 from service.devices import default_device, warm_up
+from service.jobs import JobLimiter, default_slots
+from service.metrics import Metrics
 from service.settings import Settings
 
 log = logging.getLogger("layerscope.runtime")
@@ -19,15 +24,25 @@ class Runtime:
 
     settings: Settings
     device: torch.device
+    metrics: Metrics
+    jobs: JobLimiter
     ready: threading.Event = field(default_factory=threading.Event)
     warm_up_seconds: float | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Runtime":
-        """Resolve the configured device and apply the torch thread setting."""
+        """Resolve the configured device, apply the torch thread setting, size the limiter."""
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
-        return cls(settings=settings, device=default_device(settings.device))
+        device = default_device(settings.device)
+        metrics = Metrics()
+        jobs = JobLimiter(
+            slots=settings.max_concurrent_jobs or default_slots(device),
+            queue=settings.max_queued_jobs,
+            timeout_s=settings.request_timeout_s,
+            on_reject=lambda reason: metrics.reject("jobs", reason),
+        )
+        return cls(settings=settings, device=device, metrics=metrics, jobs=jobs)
 
     def warm_up(self) -> None:
         """Run a warm-up op on the default device, then mark the process ready."""
@@ -49,3 +64,16 @@ def get_runtime(request: Request) -> Runtime:
     """FastAPI dependency: the runtime of the app serving this request."""
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+async def _torch_job(runtime: Annotated[Runtime, Depends(get_runtime)]) -> AsyncIterator[None]:
+    async with runtime.jobs.slot():
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            runtime.metrics.job_seconds.observe(time.perf_counter() - start)
+
+
+TorchJob = Depends(_torch_job, scope="function")
+"""Route dependency: hold a torch job slot (bounded queue, deadline) around the route."""

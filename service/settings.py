@@ -4,8 +4,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from schemas.requests import DEVICE_PATTERN
 
@@ -34,6 +34,51 @@ class Settings(BaseSettings):
         description="Most elements in all tensors of a request together (input, outputs, "
         "parameters, gradients).",
     )
+    max_body_bytes: Annotated[int, Field(ge=1024)] = Field(
+        default=32 * 1024 * 1024,
+        description="Most bytes in a request body, counted as it streams in (413 past it).",
+    )
+    max_response_bytes: Annotated[int, Field(ge=1024)] = Field(
+        default=256 * 1024 * 1024,
+        description="Most bytes a response may take, estimated from `include` and `encoding` "
+        "before anything runs.",
+    )
+    max_json_depth: Annotated[int, Field(ge=4, le=1000)] = Field(
+        default=32, description="Deepest nesting of brackets in a JSON body."
+    )
+    max_layers: Annotated[int, Field(ge=1, le=1024)] = Field(
+        default=64, description="Most layers in a pipeline."
+    )
+    max_concurrent_jobs: Annotated[int, Field(ge=0, le=1024)] = Field(
+        default=0,
+        description="Torch jobs run at once; 0 = auto (1 per GPU on CUDA, the CPU cores on CPU).",
+    )
+    max_queued_jobs: Annotated[int, Field(ge=0, le=4096)] = Field(
+        default=16, description="Jobs that may wait for a slot; past that, 503 with Retry-After."
+    )
+    request_timeout_s: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=30.0,
+        description="Deadline of one request's torch job, waiting for a slot included (503 "
+        "past it).",
+    )
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated API keys; when set, /v1 routes need "
+        "`Authorization: Bearer <key>`.",
+    )
+    docs_public: bool = Field(
+        default=True, description="Keep /docs and /openapi.json open when API keys are set."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated origins allowed by CORS."
+    )
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     mnist_dir: Path | None = Field(
         default=None,

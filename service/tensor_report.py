@@ -23,20 +23,30 @@ class TensorReporter:
         self.encoding = encoding
         self.backward = backward
 
-    def _grad(self, tensor: torch.Tensor) -> dict[str, Any] | None:
-        if not self.backward or tensor.grad is None:
+    def _grad(self, grad: torch.Tensor | None) -> dict[str, Any] | None:
+        if not self.backward or grad is None:
             return None
-        return encode(tensor.grad, with_values="gradients" in self.include, encoding=self.encoding)
+        return encode(grad, with_values="gradients" in self.include, encoding=self.encoding)
 
-    def leaf(self, tensor: torch.Tensor, kind: IncludeItem) -> dict[str, Any]:
-        """An input or parameter: values if `kind` is included, and its gradient."""
+    def leaf(
+        self, tensor: torch.Tensor, kind: IncludeItem, grad: torch.Tensor | None = None
+    ) -> dict[str, Any]:
+        """An input or parameter: values if `kind` is included, and its gradient.
+
+        `grad` is the gradient when it was captured elsewhere (a tensor hook); default
+        `tensor.grad`.
+        """
         obj = encode(tensor, with_values=kind in self.include, encoding=self.encoding)
-        obj["grad"] = self._grad(tensor)
+        obj["grad"] = self._grad(tensor.grad if grad is None else grad)
         return obj
 
-    def output(self, tensor: torch.Tensor) -> dict[str, Any]:
-        """An output: values, gradient of the target with respect to it, grad_fn."""
-        obj = self.leaf(tensor, "output")
+    def output(self, tensor: torch.Tensor, grad: torch.Tensor | None = None) -> dict[str, Any]:
+        """An output: values, gradient of the target with respect to it, grad_fn.
+
+        Pass `grad` for an intermediate output whose gradient a tensor hook captured (its
+        `.grad` is not kept); default `tensor.grad`.
+        """
+        obj = self.leaf(tensor, "output", grad)
         obj["grad_fn"] = grad_fn_name(tensor)
         obj["requires_grad"] = tensor.requires_grad
         return obj

@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="Liveness", response_model=Health)
-def healthz() -> Health:
+async def healthz() -> Health:
     """Answers 200 while the process serves HTTP at all."""
     return Health(status="ok")
 
@@ -25,7 +25,7 @@ def healthz() -> Health:
     response_model=Health,
     responses={503: {"model": Problem, "description": "Not ready yet (problem details)"}},
 )
-def readyz(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Health | Response:
+async def readyz(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Health | Response:
     """Answers 200 once the default device has run a warm-up op; 503 until then."""
     if not runtime.ready.is_set():
         raise ProblemError(

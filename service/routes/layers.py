@@ -11,7 +11,7 @@ from schemas.responses import LayerInspectResponse
 from service.errors import PROBLEM_RESPONSES
 from service.layer_inspection import inspect_layer, render_layer
 from service.responses import OrjsonResponse
-from service.runtime import Runtime, get_runtime
+from service.runtime import Runtime, TorchJob, get_runtime
 from service.upload_requests import upload_request
 
 router = APIRouter(prefix="/v1/layers", tags=["layers"])
@@ -22,6 +22,7 @@ router = APIRouter(prefix="/v1/layers", tags=["layers"])
     summary="Run one layer forward (and backward) and return everything",
     response_model=LayerInspectResponse,
     responses=PROBLEM_RESPONSES,
+    dependencies=[TorchJob],
 )
 def inspect(
     request: Annotated[LayerInspectRequest, Body(openapi_examples=LAYER_EXAMPLES)],
@@ -59,6 +60,7 @@ PNG_RESPONSES = {
     response_model=LayerInspectResponse,
     responses=UPLOAD_RESPONSES,
     description=IMAGE_FORM_DOC,
+    dependencies=[TorchJob],
 )
 def inspect_upload(
     image: Annotated[UploadFile, File(description="The image file.")],
@@ -80,6 +82,7 @@ def inspect_upload(
     summary="Run one layer and draw a tensor as a PNG",
     response_class=Response,
     responses=PNG_RESPONSES,
+    dependencies=[TorchJob],
 )
 def render(
     request: LayerRenderRequest, runtime: Annotated[Runtime, Depends(get_runtime)]

@@ -1,0 +1,1 @@
+"""Pure ASGI middleware: body limits, request context (ids, logs, metrics)."""

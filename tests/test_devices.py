@@ -1,0 +1,40 @@
+"""Device resolution: auto, explicit, and refusals that name the devices there are."""
+
+import pytest
+import torch
+
+from service.devices import available_devices, default_device, resolve_device, warm_up
+from service.errors import ProblemError
+
+
+def test_auto_picks_cuda_only_when_there() -> None:
+    expected = "cuda:0" if torch.cuda.is_available() else "cpu"
+    assert str(default_device("auto")) == expected
+    assert available_devices()[0] == "cpu"
+    assert len(available_devices()) == 1 + torch.cuda.device_count()
+
+
+def test_configured_device_missing_fails_loudly() -> None:
+    with pytest.raises(ValueError, match="LAYERSCOPE_DEVICE=cuda:9"):
+        default_device("cuda:9")
+
+
+def test_resolve() -> None:
+    cpu = torch.device("cpu")
+    assert resolve_device(None, cpu) == cpu
+    assert resolve_device("cpu", cpu) == cpu
+    with pytest.raises(ProblemError) as err:
+        resolve_device("cuda:9", cpu)
+    assert err.value.status == 422
+    assert err.value.context == {"available": available_devices()}
+
+
+def test_warm_up_runs() -> None:
+    assert warm_up(torch.device("cpu")) >= 0
+
+
+@pytest.mark.cuda
+def test_cuda_resolves_and_warms() -> None:
+    device = resolve_device("cuda", torch.device("cpu"))
+    assert device == torch.device("cuda", 0)
+    assert warm_up(device) >= 0

@@ -1,0 +1,180 @@
+"""Every error is RFC 9457 problem details naming the field and the fix."""
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+CONV = {"type": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 3}
+
+
+def _problem(client: TestClient, body: Any, status: int = 422) -> dict[str, Any]:
+    r = client.post("/v1/layers/inspect", json=body)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    problem: dict[str, Any] = r.json()
+    assert problem["status"] == status
+    assert problem["instance"] == "/v1/layers/inspect"
+    return problem
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "fix_word"),
+    [
+        (
+            {"layer": CONV | {"kernal_size": 3}, "input": {"shape": [1, 1, 5, 5]}},
+            "body.layer.kernal_size",
+            "remove",
+        ),
+        (
+            {
+                "layer": {"type": "conv2d", "in_channels": 1, "out_channels": 2},
+                "input": {"shape": [1, 1, 5, 5]},
+            },
+            "body.layer.kernel_size",
+            "add",
+        ),
+        (
+            {"layer": CONV | {"stride": 0}, "input": {"shape": [1, 1, 5, 5]}},
+            "body.layer.stride",
+            "bounds",
+        ),
+        ({"layer": {"type": "dense"}, "input": {"shape": [1]}}, "body.layer", "type"),
+        (
+            {
+                "layer": {"type": "activation", "name": "relu", "alpha": 1.0},
+                "input": {"shape": [1]},
+            },
+            "body.layer.alpha",
+            "remove",
+        ),
+        ({"layer": CONV, "input": {"shape": [1, 0, 5, 5]}}, "body.input.shape.1", "bounds"),
+        ({"layer": CONV, "input": {"shape": [1, -2, 5, 5]}}, "body.input.shape.1", "bounds"),
+        ({"layer": CONV, "input": {"shap": [1, 1, 5, 5]}}, "body.input", "keys"),
+        (
+            {"layer": CONV, "input": {"shape": [1, 1, 5, 5]}, "device": "tpu"},
+            "body.device",
+            "pattern",
+        ),
+        (
+            {"layer": CONV, "input": {"shape": [1, 1, 5, 5]}, "encoding": "xml"},
+            "body.encoding",
+            "allowed",
+        ),
+        (
+            {"layer": CONV | {"in_channels": 3, "groups": 2}, "input": {"shape": [1, 3, 5, 5]}},
+            "body.layer",
+            "groups",
+        ),
+        (
+            {"layer": CONV | {"padding": "same", "stride": 2}, "input": {"shape": [1, 1, 5, 5]}},
+            "body.layer",
+            "stride=1",
+        ),
+        (
+            {
+                "layer": {"type": "maxpool2d", "kernel_size": 2, "padding": 2},
+                "input": {"shape": [1, 1, 5, 5]},
+            },
+            "body.layer",
+            "padding <= 1",
+        ),
+    ],
+)
+def test_validation_errors_name_field_and_fix(
+    client: TestClient, body: Any, field: str, fix_word: str
+) -> None:
+    problem = _problem(client, body)
+    assert problem["type"] == "/problems/invalid-request"
+    fields = {e["field"]: e for e in problem["errors"]}
+    assert field in fields, fields
+    entry = fields[field]
+    assert fix_word in (entry["fix"] or "") + entry["message"]
+
+
+def test_tensor_data_problems(client: TestClient) -> None:
+    layer = {"type": "activation", "name": "relu"}
+    p = _problem(client, {"layer": layer, "input": {"tensor": {"shape": [2, 2], "data": [1, 2]}}})
+    assert p["errors"][0]["field"] == "body.input.tensor.data"
+    assert "needs 4 values" in p["detail"]
+    p = _problem(client, {"layer": layer, "input": {"tensor": {"data": [[1, 2], [3]]}}})
+    assert "evenly nested" in p["detail"]
+    p = _problem(client, {"layer": layer, "input": {"tensor": {"data": ["a", "b"]}}})
+    assert p["errors"][0]["field"] == "body.input.tensor.data"
+    p = _problem(client, {"layer": layer, "input": {"tensor": {"shape": [2], "data_b64": "!!"}}})
+    assert p["errors"][0]["field"] == "body.input.tensor.data_b64"
+    p = _problem(
+        client,
+        {"layer": layer, "input": {"tensor": {"shape": [2], "data": [1, 2], "dtype": "int8"}}},
+    )
+    assert p["errors"][0]["field"] == "body.input.tensor.dtype"
+
+
+def test_state_mismatch_names_each_parameter(client: TestClient) -> None:
+    body = {
+        "layer": {"type": "linear", "in_features": 2, "out_features": 3},
+        "input": {"shape": [1, 2]},
+        "weights": {
+            "state": {"weight": {"shape": [2, 3], "data": [0] * 6}, "extra": {"data": [1]}}
+        },
+    }
+    p = _problem(client, body)
+    fields = {e["field"]: e for e in p["errors"]}
+    assert "weight" in fields["body.weights.state.weight"]["message"]
+    assert fields["body.weights.state.weight"]["fix"] == "send weight with shape [3, 2]"
+    assert "add bias of shape [3]" in fields["body.weights.state.bias"]["fix"]
+    assert "not a parameter" in fields["body.weights.state.extra"]["message"]
+
+
+def test_grad_output_shape_mismatch(client: TestClient) -> None:
+    body = {
+        "layer": {"type": "linear", "in_features": 2, "out_features": 3},
+        "input": {"shape": [1, 2]},
+        "backward": {"grad_output": {"shape": [1, 2], "data": [1, 1]}},
+    }
+    p = _problem(client, body)
+    assert p["context"] == {"expected": [1, 3], "received": [1, 2]}
+    assert "send grad_output with shape [1, 3]" in p["detail"]
+
+
+def test_backward_with_nothing_to_differentiate(client: TestClient) -> None:
+    body = {
+        "layer": {"type": "activation", "name": "relu"},
+        "input": {"shape": [3], "requires_grad": False},
+        "backward": {"target": "sum"},
+    }
+    p = _problem(client, body)
+    assert "requires_grad=true" in p["detail"]
+
+
+def test_unavailable_device_names_the_devices_there_are(client: TestClient) -> None:
+    body = {"layer": CONV, "input": {"shape": [1, 1, 5, 5]}, "device": "cuda:7"}
+    p = _problem(client, body)
+    assert p["type"] == "/problems/device-unavailable"
+    assert "cpu" in p["context"]["available"]
+    assert "cuda:7" not in p["context"]["available"]
+    assert "use one of: cpu" in p["detail"]
+
+
+def test_too_many_elements_is_413_before_allocation(client: TestClient) -> None:
+    p = _problem(client, {"layer": CONV, "input": {"shape": [100000, 100000]}}, 413)
+    assert p["context"]["shape"] == [100000, 100000]
+    big_out = {"type": "conv2d", "in_channels": 1, "out_channels": 4096, "kernel_size": 1}
+    p = _problem(client, {"layer": big_out, "input": {"shape": [1, 1, 1000, 1000]}}, 413)
+    assert p["context"]["tensor"] == "output"
+
+
+def test_invalid_json_and_404_and_405_are_problems(client: TestClient) -> None:
+    r = client.post(
+        "/v1/layers/inspect", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["type"] == "json_invalid"
+    r = client.get("/v1/nothing-here")
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["title"] == "Not Found"
+    r = client.get("/v1/layers/inspect")
+    assert r.status_code == 405
+    assert r.json()["type"] == "about:blank"
+    assert "GET is not allowed" in r.json()["detail"]
