@@ -77,7 +77,7 @@ def run_layer(
     return LayerRun(module, done, plan, weight_seed, device)
 
 
-def _weight(module: nn.Module) -> torch.Tensor | None:
+def weight_of(module: nn.Module) -> torch.Tensor | None:
     weight = getattr(module, "weight", None)
     return weight if isinstance(weight, torch.Tensor) else None
 
@@ -105,8 +105,9 @@ def inspect_layer(
         body["images"] = default_images(
             input=done.input,
             output=done.output,
-            weight=_weight(module),
+            weight=weight_of(module),
             backward=backward,
+            input_grad=done.input.grad,
             max_pixels=runtime.settings.max_render_pixels,
         )
     return body
@@ -119,8 +120,9 @@ def render_layer(request: LayerRenderRequest, runtime: Runtime) -> bytes:
         request.view,
         input=done_run.done.input,
         output=done_run.done.output,
-        weight=_weight(done_run.module),
+        weight=weight_of(done_run.module),
         backward=request.backward is not None,
+        input_grad=done_run.done.input.grad,
     )
     return render_png(
         tensor,

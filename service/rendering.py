@@ -143,6 +143,7 @@ def view_tensor(
     output: torch.Tensor,
     weight: torch.Tensor | None,
     backward: bool,
+    input_grad: torch.Tensor | None,
     field: str = "body.view",
 ) -> torch.Tensor:
     """Pick the tensor a view draws; 422 naming the fix when it does not exist in this run."""
@@ -167,7 +168,7 @@ def view_tensor(
     if view == "weights":
         assert weight is not None
         return weight
-    grad = input.grad if view == "input_grad" else (weight.grad if weight is not None else None)
+    grad = input_grad if view == "input_grad" else (weight.grad if weight is not None else None)
     if grad is None:
         raise unprocessable(
             "no-gradients",
@@ -184,6 +185,7 @@ def default_images(
     output: torch.Tensor,
     weight: torch.Tensor | None,
     backward: bool,
+    input_grad: torch.Tensor | None,
     max_pixels: int,
 ) -> dict[str, str | None]:
     """Every view there is, as PNG data URIs with the default options (scale 1, global)."""
@@ -200,7 +202,7 @@ def default_images(
         elif not backward:
             tensor = None
         elif view == "input_grad":
-            tensor = input.grad
+            tensor = input_grad
         else:
             tensor = weight.grad if weight is not None else None
         if tensor is None:
