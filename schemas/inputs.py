@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Discriminator, Field
 
 from schemas.base import VARIANT_MARK, Seed, Shape, StrictModel, variant
+from schemas.images import PreprocessOptions
 from schemas.tensors import TensorData
 
 
@@ -20,6 +21,24 @@ class TensorInput(StrictModel):
     """Explicit values."""
 
     tensor: TensorData
+    requires_grad: bool = Field(default=True, description="Track gradients for this input.")
+
+
+MNIST_SPLIT_PATTERN = r"^[a-z]{1,16}$"
+
+
+class MnistRef(StrictModel):
+    """One digit of the MNIST sample set (`GET /v1/mnist` lists the splits and sizes)."""
+
+    split: Annotated[str, Field(pattern=MNIST_SPLIT_PATTERN)] = "test"
+    index: int = Field(ge=0, description="Position in the split, from 0.")
+
+
+class MnistInput(StrictModel):
+    """An MNIST digit, preprocessed as an upload would be: [1, 1, H, W] (default 28x28)."""
+
+    mnist: MnistRef
+    preprocess: PreprocessOptions = Field(default_factory=PreprocessOptions)
     requires_grad: bool = Field(default=True, description="Track gradients for this input.")
 
 
@@ -49,7 +68,9 @@ def key_discriminator(tags: dict[str, str]) -> Any:
 
 
 InputSpec = Annotated[
-    Annotated[RandomInput, variant("random")] | Annotated[TensorInput, variant("tensor")],
-    key_discriminator({"tensor": "tensor", "shape": "random"}),
+    Annotated[RandomInput, variant("random")]
+    | Annotated[TensorInput, variant("tensor")]
+    | Annotated[MnistInput, variant("mnist")],
+    key_discriminator({"tensor": "tensor", "mnist": "mnist", "shape": "random"}),
 ]
-"""The input: `{"shape": [...], "seed": 0}` or `{"tensor": {...}}`."""
+"""The input: `{"shape": [...], "seed": 0}`, `{"tensor": {...}}` or `{"mnist": {...}}`."""

@@ -19,6 +19,7 @@ from typing import Annotated
 from pydantic import Field
 
 from schemas.base import ResponseModel, Shape, StrictModel
+from schemas.images import Images, Preprocessing, RenderOptions
 from schemas.layers import LayerSpec
 from schemas.requests import RunOptions
 from schemas.responses import Seeds, Timing
@@ -124,3 +125,19 @@ class ModelInspectResponse(ModelSummaryResponse):
     seeds: Seeds
     timing_ms: Timing
     input: GradTensorOut
+    preprocessing: Preprocessing | None = Field(
+        default=None, description="For image inputs (MNIST, uploads): source and steps."
+    )
+    images: Images | None = Field(
+        default=None,
+        description="PNG data URIs of the model's input and final output (and input_grad), "
+        "when `include` has `images`; per-layer pictures: POST /v1/models/render.",
+    )
+
+
+class ModelRenderRequest(ModelInspectRequest, RenderOptions):
+    """A model inspect request plus what to draw, of which layer: answered with a PNG."""
+
+    layer: int = Field(
+        ge=0, description="Index of the layer whose view to draw (its input, weights, ...)."
+    )

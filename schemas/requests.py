@@ -5,12 +5,14 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from schemas.base import Seed, StrictModel, variant
+from schemas.images import RenderOptions
 from schemas.inputs import InputSpec, key_discriminator
 from schemas.layers import LayerSpec
 from schemas.tensors import Encoding, TensorData
 
-IncludeItem = Literal["input", "output", "parameters", "gradients"]
+IncludeItem = Literal["input", "output", "parameters", "gradients", "images"]
 ALL_INCLUDES: tuple[IncludeItem, ...] = ("input", "output", "parameters", "gradients")
+"""The default `include`: every tensor's values; `images` (PNG data URIs) only when asked."""
 
 DEVICE_PATTERN = r"^(cpu|cuda(:[0-9]{1,2})?)$"
 
@@ -67,7 +69,8 @@ class RunOptions(StrictModel):
     include: list[IncludeItem] = Field(
         default=list(ALL_INCLUDES),
         max_length=8,
-        description="Which tensors carry their values; shapes and stats are always returned.",
+        description="Which tensors carry their values; shapes and stats are always returned. "
+        "`images` adds PNG renderings as data URIs (not in the default).",
     )
     encoding: Encoding = Field(
         default="json",
@@ -84,3 +87,7 @@ class LayerInspectRequest(RunOptions):
     """Build one layer, run it forward (and backward), and look at everything."""
 
     layer: LayerSpec
+
+
+class LayerRenderRequest(LayerInspectRequest, RenderOptions):
+    """An inspect request plus what to draw: answered with a PNG."""

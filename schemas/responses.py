@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import Field
 
 from schemas.base import ResponseModel
+from schemas.images import Images, Preprocessing
 from schemas.tensors import GradTensorOut, OutputTensorOut
 
 
@@ -41,6 +42,12 @@ class LayerInspectResponse(ResponseModel):
     input: GradTensorOut
     output: OutputTensorOut
     parameters: dict[str, GradTensorOut]
+    preprocessing: Preprocessing | None = Field(
+        default=None, description="For image inputs (MNIST, uploads): source and steps."
+    )
+    images: Images | None = Field(
+        default=None, description="PNG data URIs, when `include` has `images`."
+    )
 
 
 class Health(ResponseModel):
@@ -61,6 +68,9 @@ class Limits(ResponseModel):
     max_concurrent_jobs: int = Field(description="Resolved: jobs that run at once.")
     max_queued_jobs: int
     request_timeout_s: float
+    max_upload_bytes: int
+    max_image_pixels: int
+    max_render_pixels: int
 
 
 class Info(ResponseModel):

@@ -1,30 +1,52 @@
-"""POST /v1/layers/inspect: plan, build, run and report one layer."""
+"""POST /v1/layers/inspect (and its upload and render forms): plan, build, run, report one layer."""
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from schemas.requests import LayerInspectRequest
+import torch
+from torch import nn
+
+from schemas.requests import LayerInspectRequest, LayerRenderRequest
 from service.devices import resolve_device
-from service.execution import run
+from service.execution import Execution, run
 from service.layers import build_layer, build_on_meta, describe_layer, layer_label
 from service.planning import (
+    InputPlan,
     check_response_size,
     check_totals,
     plan_grad_output,
     plan_input,
     values_returned,
 )
+from service.rendering import default_colormap, default_images, render_png, view_tensor
 from service.runtime import Runtime
 from service.shapes import fit
 from service.tensor_report import TensorReporter
 from service.weights import materialize
 
 
-def inspect_layer(request: LayerInspectRequest, runtime: Runtime) -> dict[str, Any]:
-    """Run one layer as the request asks and return the response body (not yet encoded)."""
+@dataclass
+class LayerRun:
+    """One layer, run: the module, its tensors, and how its input was made."""
+
+    module: nn.Module
+    done: Execution
+    plan: InputPlan
+    weight_seed: int | None
+    device: torch.device
+
+
+def run_layer(
+    request: LayerInspectRequest, runtime: Runtime, plan: InputPlan | None = None
+) -> LayerRun:
+    """Plan, build and run the layer as the request asks.
+
+    `plan` replaces `request.input` when the input was made elsewhere (an uploaded image).
+    """
     settings = runtime.settings
     device = resolve_device(request.device, runtime.device)
-    plan = plan_input(request.input, settings)
+    plan = plan if plan is not None else plan_input(request.input, settings)
     meta = build_on_meta(request.layer)
     out_shape = fit(request.layer, meta, plan.shape, layer_label(request.layer), "body.layer")
     shapes = {"body.input": plan.shape, "output": out_shape}
@@ -52,13 +74,61 @@ def inspect_layer(request: LayerInspectRequest, runtime: Runtime) -> dict[str, A
         backward=request.backward,
         grad_output=grad_output,
     )
+    return LayerRun(module, done, plan, weight_seed, device)
+
+
+def weight_of(module: nn.Module) -> torch.Tensor | None:
+    weight = getattr(module, "weight", None)
+    return weight if isinstance(weight, torch.Tensor) else None
+
+
+def inspect_layer(
+    request: LayerInspectRequest, runtime: Runtime, plan: InputPlan | None = None
+) -> dict[str, Any]:
+    """Run one layer as the request asks and return the response body (not yet encoded)."""
+    done_run = run_layer(request, runtime, plan)
+    module, done = done_run.module, done_run.done
+    backward = request.backward is not None
     report = TensorReporter(request.include, request.encoding, backward)
-    return {
+    body: dict[str, Any] = {
         "layer": describe_layer(request.layer, module),
-        "device": str(device),
-        "seeds": {"input": plan.seed, "weights": weight_seed},
+        "device": str(done_run.device),
+        "seeds": {"input": done_run.plan.seed, "weights": done_run.weight_seed},
         "timing_ms": {"forward_ms": done.forward_ms, "backward_ms": done.backward_ms},
         "input": report.leaf(done.input, "input"),
         "output": report.output(done.output),
         "parameters": report.parameters(module),
     }
+    if done_run.plan.preprocessing is not None:
+        body["preprocessing"] = done_run.plan.preprocessing
+    if "images" in request.include:
+        body["images"] = default_images(
+            input=done.input,
+            output=done.output,
+            weight=weight_of(module),
+            backward=backward,
+            input_grad=done.input.grad,
+            max_pixels=runtime.settings.max_render_pixels,
+        )
+    return body
+
+
+def render_layer(request: LayerRenderRequest, runtime: Runtime) -> bytes:
+    """Run one layer and draw the tensor `view` names as a PNG grid."""
+    done_run = run_layer(request.model_copy(update={"include": []}), runtime)
+    tensor = view_tensor(
+        request.view,
+        input=done_run.done.input,
+        output=done_run.done.output,
+        weight=weight_of(done_run.module),
+        backward=request.backward is not None,
+        input_grad=done_run.done.input.grad,
+    )
+    return render_png(
+        tensor,
+        colormap=request.colormap or default_colormap(request.view),
+        normalize=request.normalize,
+        scale=request.scale,
+        columns=request.columns,
+        max_pixels=runtime.settings.max_render_pixels,
+    )

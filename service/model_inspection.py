@@ -1,35 +1,60 @@
-"""POST /v1/models/inspect: plan a pipeline on meta, build it, run it, report every layer."""
+"""POST /v1/models/inspect (and its upload and render forms): plan a pipeline on meta, build
+it, run it, report every layer."""
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from schemas.models import ModelInspectRequest
-from service.capture import capture
+import torch
+from torch import nn
+
+from schemas.models import ModelInspectRequest, ModelRenderRequest
+from service.capture import Capture, capture
 from service.devices import resolve_device
-from service.execution import run
+from service.errors import unprocessable
+from service.execution import Execution, run
+from service.layer_inspection import weight_of
 from service.planning import (
+    InputPlan,
     check_response_size,
     check_totals,
     plan_grad_output,
     plan_input,
     values_returned,
 )
+from service.rendering import default_colormap, default_images, render_png, view_tensor
 from service.runtime import Runtime
-from service.summary import build_model, plan_model
+from service.summary import ModelPlan, build_model, plan_model
 from service.tensor_report import TensorReporter
 from service.weights import materialize
 
 
-def inspect_model(request: ModelInspectRequest, runtime: Runtime) -> dict[str, Any]:
-    """Run the pipeline as the request asks and return the response body (not yet encoded).
+@dataclass
+class ModelRun:
+    """One pipeline, run: the model, its tensors, every layer's output and gradient."""
+
+    model: nn.Module
+    done: Execution
+    found: Capture
+    plan: InputPlan
+    model_plan: ModelPlan
+    weight_seed: int | None
+    device: torch.device
+
+
+def run_model(
+    request: ModelInspectRequest, runtime: Runtime, plan: InputPlan | None = None
+) -> ModelRun:
+    """Plan, build and run the pipeline as the request asks.
 
     Everything about sizes is checked on meta first (each layer's fit, each tensor's elements,
     all of them together); then the real `nn.Sequential` runs once, with hooks that only read
-    each layer's output and its gradient, and are removed afterwards, also on error.
+    each layer's output and its gradient, and are removed afterwards, also on error. `plan`
+    replaces `request.input` when the input was made elsewhere (an uploaded image).
     """
     settings = runtime.settings
     device = resolve_device(request.device, runtime.device)
-    plan = plan_input(request.input, settings)
+    plan = plan if plan is not None else plan_input(request.input, settings)
     model_plan = plan_model(request.layers, plan.shape, settings.max_tensor_elements)
     backward = request.backward is not None
     shapes = model_plan.named_shapes()
@@ -56,17 +81,76 @@ def inspect_model(request: ModelInspectRequest, runtime: Runtime) -> dict[str, A
             backward=request.backward,
             grad_output=grad_output,
         )
+    return ModelRun(model, done, found, plan, model_plan, weight_seed, device)
+
+
+def inspect_model(
+    request: ModelInspectRequest, runtime: Runtime, plan: InputPlan | None = None
+) -> dict[str, Any]:
+    """Run the pipeline as the request asks and return the response body (not yet encoded)."""
+    done_run = run_model(request, runtime, plan)
+    model, done, found = done_run.model, done_run.done, done_run.found
+    backward = request.backward is not None
     report = TensorReporter(request.include, request.encoding, backward)
-    table = model_plan.table()
+    table = done_run.model_plan.table()
     for row, layer, output, grad in zip(
         table["layers"], model.children(), found.outputs, found.grads, strict=True
     ):
         assert output is not None, "every layer of an nn.Sequential runs once"
         row["output"] = report.output(output, grad)
         row["parameters"] = report.parameters(layer, prefix=f"{row['index']}.")
-    return table | {
-        "device": str(device),
-        "seeds": {"input": plan.seed, "weights": weight_seed},
+    body: dict[str, Any] = table | {
+        "device": str(done_run.device),
+        "seeds": {"input": done_run.plan.seed, "weights": done_run.weight_seed},
         "timing_ms": {"forward_ms": done.forward_ms, "backward_ms": done.backward_ms},
         "input": report.leaf(done.input, "input"),
     }
+    if done_run.plan.preprocessing is not None:
+        body["preprocessing"] = done_run.plan.preprocessing
+    if "images" in request.include:
+        body["images"] = default_images(
+            input=done.input,
+            output=done.output,
+            weight=None,
+            backward=backward,
+            input_grad=done.input.grad,
+            max_pixels=runtime.settings.max_render_pixels,
+        )
+    return body
+
+
+def render_model(request: ModelRenderRequest, runtime: Runtime) -> bytes:
+    """Run the pipeline and draw the tensor `view` names, of layer `layer`, as a PNG grid.
+
+    A layer's input is the previous layer's output (the model input for layer 0); its
+    `input_grad` is the gradient of the target with respect to that input.
+    """
+    count = len(request.layers)
+    if request.layer >= count:
+        raise unprocessable(
+            "no-such-layer",
+            "body.layer",
+            f"layer {request.layer} does not exist: the pipeline has layers 0..{count - 1}",
+            f"use a layer index from 0 to {count - 1}",
+        )
+    done_run = run_model(request.model_copy(update={"include": []}), runtime)
+    done, found, i = done_run.done, done_run.found, request.layer
+    layer_input = done.input if i == 0 else found.outputs[i - 1]
+    layer_output = found.outputs[i]
+    assert layer_input is not None and layer_output is not None
+    tensor = view_tensor(
+        request.view,
+        input=layer_input,
+        output=layer_output,
+        weight=weight_of(list(done_run.model.children())[i]),
+        backward=request.backward is not None,
+        input_grad=done.input.grad if i == 0 else found.grads[i - 1],
+    )
+    return render_png(
+        tensor,
+        colormap=request.colormap or default_colormap(request.view),
+        normalize=request.normalize,
+        scale=request.scale,
+        columns=request.columns,
+        max_pixels=runtime.settings.max_render_pixels,
+    )

@@ -6,13 +6,17 @@ misfit or an oversized request is refused before memory is allocated.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
-from schemas.inputs import InputSpec, RandomInput
+from schemas.images import PreprocessOptions
+from schemas.inputs import InputSpec, MnistInput, RandomInput
 from schemas.requests import BackwardSpec, GradOutputBackward
+from service import mnist
 from service.codec import check_elements, decode, numel
 from service.errors import ProblemError
+from service.preprocess import preprocess
 from service.seeding import seeded_randn
 from service.settings import Settings
 
@@ -25,6 +29,8 @@ class InputPlan:
     seed: int | None
     requires_grad: bool
     make: Callable[[], torch.Tensor]
+    preprocessing: dict[str, Any] | None = None
+    """For image inputs: `{"source": {...}, "steps": [...]}` as the response echoes it."""
 
 
 def plan_input(spec: InputSpec, settings: Settings) -> InputPlan:
@@ -33,8 +39,37 @@ def plan_input(spec: InputSpec, settings: Settings) -> InputPlan:
         check_elements("body.input", spec.shape, settings.max_tensor_elements)
         shape, seed = list(spec.shape), spec.seed
         return InputPlan(shape, seed, spec.requires_grad, lambda: seeded_randn(shape, seed))
+    if isinstance(spec, MnistInput):
+        return plan_mnist(spec, settings)
     tensor = decode(spec.tensor, "body.input.tensor", settings.max_tensor_elements)
     return InputPlan(list(tensor.shape), None, spec.requires_grad, lambda: tensor)
+
+
+def plan_image(
+    pixels: torch.Tensor,
+    options: PreprocessOptions,
+    requires_grad: bool,
+    source: dict[str, Any],
+    settings: Settings,
+    field: str = "body.input",
+) -> InputPlan:
+    """Preprocess a uint8 [C, H, W] image into a [1, 1, H, W] input, echoing every step."""
+    check_elements(field, [1, 1, *_side(options)], settings.max_tensor_elements)
+    tensor, steps = preprocess(pixels, options)
+    echo = {"source": source, "steps": steps}
+    return InputPlan(list(tensor.shape), None, requires_grad, lambda: tensor, echo)
+
+
+def _side(options: PreprocessOptions) -> list[int]:
+    return [options.size] * 2 if isinstance(options.size, int) else list(options.size)
+
+
+def plan_mnist(spec: MnistInput, settings: Settings, field: str = "body.input.mnist") -> InputPlan:
+    """An MNIST digit through the same preprocessing as an upload (404 if it is not there)."""
+    ref = spec.mnist
+    pixels, label = mnist.sample(settings.mnist_dir, ref.split, ref.index, field)
+    source = {"kind": "mnist", "split": ref.split, "index": ref.index, "label": label}
+    return plan_image(pixels.unsqueeze(0), spec.preprocess, spec.requires_grad, source, settings)
 
 
 def check_totals(named_shapes: dict[str, list[int]], *, backward: bool, settings: Settings) -> None:

@@ -1,6 +1,7 @@
 """Service settings, read from the environment with the prefix `LAYERSCOPE_` (as MLServer does)."""
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
@@ -78,6 +79,22 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    mnist_dir: Path | None = Field(
+        default=None,
+        description="Folder with MNIST IDX files (`t10k-*`, `train-*`, gzipped or not); "
+        "unset: the embedded slice of 100 test digits.",
+    )
+    max_upload_bytes: Annotated[int, Field(ge=1)] = Field(
+        default=10 * 1024 * 1024, description="Most bytes in an uploaded image file."
+    )
+    max_image_pixels: Annotated[int, Field(ge=1)] = Field(
+        default=4096 * 4096,
+        description="Most pixels (width x height, read from the header) of an uploaded image.",
+    )
+    max_render_pixels: Annotated[int, Field(ge=1)] = Field(
+        default=4096 * 4096, description="Most pixels in a rendered PNG (after scaling)."
+    )
 
 
 @lru_cache(maxsize=1)

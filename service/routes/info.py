@@ -37,5 +37,8 @@ def info(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Info:
             max_concurrent_jobs=runtime.jobs.slots,
             max_queued_jobs=s.max_queued_jobs,
             request_timeout_s=s.request_timeout_s,
+            max_upload_bytes=s.max_upload_bytes,
+            max_image_pixels=s.max_image_pixels,
+            max_render_pixels=s.max_render_pixels,
         ),
     )

@@ -2,16 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, File, Form, UploadFile
 from starlette.responses import Response
 
 from schemas.examples import LAYER_EXAMPLES
-from schemas.requests import LayerInspectRequest
+from schemas.requests import LayerInspectRequest, LayerRenderRequest
 from schemas.responses import LayerInspectResponse
 from service.errors import PROBLEM_RESPONSES
-from service.layer_inspection import inspect_layer
+from service.layer_inspection import inspect_layer, render_layer
 from service.responses import OrjsonResponse
 from service.runtime import Runtime, TorchJob, get_runtime
+from service.upload_requests import upload_request
 
 router = APIRouter(prefix="/v1/layers", tags=["layers"])
 
@@ -37,3 +38,57 @@ def inspect(
     is a 422 that says what the layer expects and which argument to set.
     """
     return OrjsonResponse(inspect_layer(request, runtime))
+
+
+IMAGE_FORM_DOC = (
+    "`image`: the file (PNG, JPEG, BMP, GIF first frame, WebP); `spec`: the JSON request "
+    'without `input`; `input` (optional): JSON `{"preprocess": {"invert": "auto", '
+    '"size": 28, "mean": 0.5, "std": 1.0}, "requires_grad": true}`.'
+)
+UPLOAD_RESPONSES = PROBLEM_RESPONSES | {
+    status: PROBLEM_RESPONSES[422] | {"description": phrase + " (problem details)"}
+    for status, phrase in ((413, "Too large"), (415, "Not an image this service reads"))
+}
+PNG_RESPONSES = {
+    200: {"content": {"image/png": {}}, "description": "The picture, a PNG grid of tiles."}
+} | PROBLEM_RESPONSES
+
+
+@router.post(
+    "/inspect/upload",
+    summary="Inspect one layer on an uploaded image (multipart form)",
+    response_model=LayerInspectResponse,
+    responses=UPLOAD_RESPONSES,
+    description=IMAGE_FORM_DOC,
+    dependencies=[TorchJob],
+)
+def inspect_upload(
+    image: Annotated[UploadFile, File(description="The image file.")],
+    spec: Annotated[str, Form(description="The inspect request as JSON, without `input`.")],
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    input: Annotated[
+        str | None, Form(description="Preprocessing options as JSON (optional).")
+    ] = None,
+) -> Response:
+    """Like POST /v1/layers/inspect, with the uploaded image, preprocessed to [1, 1, H, W]
+    (grayscale, invert, fit and centre, float, Normalize), as the input; the response echoes
+    each preprocessing step under `preprocessing`."""
+    request, plan = upload_request(spec, input, image.file, LayerInspectRequest, runtime.settings)
+    return OrjsonResponse(inspect_layer(request, runtime, plan))
+
+
+@router.post(
+    "/render",
+    summary="Run one layer and draw a tensor as a PNG",
+    response_class=Response,
+    responses=PNG_RESPONSES,
+    dependencies=[TorchJob],
+)
+def render(
+    request: LayerRenderRequest, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> Response:
+    """The inspect request plus `view` (input, weights, output, input_grad, weight_grad),
+    `colormap`, `normalize` (global or per_tile), `scale` and `columns`: a PNG grid with one
+    tile per channel or kernel (torchvision make_grid, 1 white pixel between tiles), upscaled
+    by `scale`."""
+    return Response(render_layer(request, runtime), media_type="image/png")

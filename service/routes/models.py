@@ -4,22 +4,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query
+from fastapi import APIRouter, Body, Depends, FastAPI, File, Form, Header, Query, UploadFile
 from starlette.responses import PlainTextResponse, Response
 
 from schemas.examples import MODEL_EXAMPLES, SUMMARY_EXAMPLES
 from schemas.models import (
     ModelInspectRequest,
     ModelInspectResponse,
+    ModelRenderRequest,
     ModelSummaryRequest,
     ModelSummaryResponse,
 )
 from service import flops
 from service.errors import PROBLEM_RESPONSES
-from service.model_inspection import inspect_model
+from service.model_inspection import inspect_model, render_model
 from service.responses import OrjsonResponse
+from service.routes.layers import IMAGE_FORM_DOC, PNG_RESPONSES, UPLOAD_RESPONSES
 from service.runtime import Runtime, TorchJob, get_runtime
 from service.summary import render_text, summarize_model, wants_text
+from service.upload_requests import upload_request
 
 
 @asynccontextmanager
@@ -88,3 +91,41 @@ def summary(
     if wants_text(format, accept):
         return PlainTextResponse(render_text(table))
     return OrjsonResponse(table)
+
+
+@router.post(
+    "/inspect/upload",
+    summary="Inspect a pipeline on an uploaded image (multipart form)",
+    response_model=ModelInspectResponse,
+    responses=UPLOAD_RESPONSES,
+    description=IMAGE_FORM_DOC,
+    dependencies=[TorchJob],
+)
+def inspect_upload(
+    image: Annotated[UploadFile, File(description="The image file.")],
+    spec: Annotated[str, Form(description="The model inspect request as JSON, without `input`.")],
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    input: Annotated[
+        str | None, Form(description="Preprocessing options as JSON (optional).")
+    ] = None,
+) -> Response:
+    """Like POST /v1/models/inspect, with the uploaded image, preprocessed to [1, 1, H, W], as
+    the input; the response echoes each preprocessing step under `preprocessing`."""
+    request, plan = upload_request(spec, input, image.file, ModelInspectRequest, runtime.settings)
+    return OrjsonResponse(inspect_model(request, runtime, plan))
+
+
+@router.post(
+    "/render",
+    summary="Run a pipeline and draw one layer's tensor as a PNG",
+    response_class=Response,
+    responses=PNG_RESPONSES,
+    dependencies=[TorchJob],
+)
+def render(
+    request: ModelRenderRequest, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> Response:
+    """The model inspect request plus `layer` (index), `view` (that layer's input, weights,
+    output, input_grad or weight_grad), `colormap`, `normalize`, `scale` and `columns`: a PNG
+    grid, one tile per channel or kernel."""
+    return Response(render_model(request, runtime), media_type="image/png")

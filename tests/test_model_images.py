@@ -1,0 +1,88 @@
+"""The model variants: upload inspect and per-layer render."""
+
+import json
+
+import numpy as np
+import torch
+from fastapi.testclient import TestClient
+
+from service import colormaps
+from tests.images import decode_png, digit, encode
+
+LAYERS = [
+    {"type": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 5},
+    {"type": "activation", "name": "relu"},
+    {"type": "flatten"},
+]
+MNIST0 = {"mnist": {"split": "test", "index": 0}}
+
+
+def direct() -> tuple[torch.Tensor, torch.nn.Sequential]:
+    from service import mnist
+
+    pixels = mnist.sample_set(None).splits["test"].images[0]
+    x = (pixels.float() / 255 - 0.5).reshape(1, 1, 28, 28).requires_grad_(True)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 5), torch.nn.ReLU(), torch.nn.Flatten())
+    return x, model
+
+
+def test_model_upload_equals_mnist_input(client: TestClient) -> None:
+    pixels, _ = digit(0)
+    spec = {"layers": LAYERS, "include": ["input", "output", "images"]}
+    up = client.post(
+        "/v1/models/inspect/upload",
+        files={"image": ("d.png", encode(pixels, "PNG"))},
+        data={"spec": json.dumps(spec)},
+    )
+    assert up.status_code == 200, up.text
+    ref = client.post("/v1/models/inspect", json={**spec, "input": MNIST0}).json()
+    body = up.json()
+    assert body["input"]["data"] == ref["input"]["data"]
+    assert body["layers"][-1]["output"]["data"] == ref["layers"][-1]["output"]["data"]
+    assert body["preprocessing"]["source"]["format"] == "PNG"
+    assert body["images"]["input"].startswith("data:image/png;base64,")
+    x, model = direct()
+    with torch.no_grad():
+        y = model(x)
+    torch.testing.assert_close(torch.tensor(body["layers"][-1]["output"]["data"]), y[0])
+
+
+def test_model_render_of_a_layers_output_and_input_grad(client: TestClient) -> None:
+    body = {"layers": LAYERS, "input": MNIST0, "layer": 1, "view": "output"}
+    r = client.post("/v1/models/render", json=body)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    picture = decode_png(r.content)
+    assert picture.shape == (2 * 25 + 1, 2 * 25 + 1)  # 4 tiles of 24x24, 2 to a row
+    x, model = direct()
+    y = model[1](model[0](x))
+    v = y.detach().numpy()[0]
+    want = np.rint(255 * (v[0] - v.min()) / (v.max() - v.min()))
+    assert np.abs(picture[1:25, 1:25].astype(int) - want).max() <= 1
+    # input_grad of layer 1 = gradient of the target with respect to layer 0's output.
+    r = client.post(
+        "/v1/models/render",
+        json=body | {"view": "input_grad", "backward": {"target": "sum"}, "columns": 4},
+    )
+    picture = decode_png(r.content)
+    h = model[0](x)
+    h.retain_grad()
+    model[2](model[1](h)).sum().backward()
+    g = h.grad.numpy()[0]  # type: ignore[union-attr]
+    t = 0.5 + g / (2 * np.abs(g).max())
+    np.testing.assert_array_equal(picture[1:25, 1:25], colormaps.apply("coolwarm", t[0]))
+
+
+def test_model_render_weights_and_bad_layer(client: TestClient) -> None:
+    r = client.post(
+        "/v1/models/render",
+        json={"layers": LAYERS, "input": MNIST0, "layer": 0, "view": "weights", "scale": 2},
+    )
+    assert decode_png(r.content).shape == ((2 * 6 + 1) * 2, (2 * 6 + 1) * 2)
+    r = client.post("/v1/models/render", json={"layers": LAYERS, "input": MNIST0, "layer": 3})
+    assert r.status_code == 422 and "0..2" in r.json()["detail"]
+    r = client.post(
+        "/v1/models/render",
+        json={"layers": LAYERS, "input": MNIST0, "layer": 1, "view": "weights"},
+    )
+    assert r.status_code == 422 and r.json()["type"] == "/problems/no-weights"
