@@ -161,8 +161,7 @@ class AutogradRequest(StrictModel):
     tensors: dict[Name, LeafSpec] = Field(
         min_length=1,
         max_length=MAX_GRAPH_TENSORS,
-        description="The leaf tensors by name, e.g. "
-        '`{"a": {"fill": 1.0, "shape": [2, 2]}}`.',
+        description='The leaf tensors by name, e.g. `{"a": {"fill": 1.0, "shape": [2, 2]}}`.',
     )
     ops: list[OpSpec] = Field(
         default_factory=list,
