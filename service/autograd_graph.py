@@ -191,7 +191,8 @@ def _arg_findings(
     at = f"body.ops.{index}"
     step = _step(index, op)
     if len(op.args) != spec.arity:
-        kinds = "tensor names or numbers" if spec.numbers else "tensor names"
+        plural = "s" if spec.arity > 1 else ""
+        kinds = f"tensor name{plural} or number{plural}" if spec.numbers else f"tensor name{plural}"
         yield _Finding(
             "wrong-arity",
             f"{at}.args",
@@ -410,8 +411,14 @@ def _shape(arg: Arg) -> list[int] | None:
     return list(arg.shape) if isinstance(arg, torch.Tensor) else None
 
 
+def _reason(exc: Exception) -> str:
+    """PyTorch's message: its first line, without a closing period."""
+    text = str(exc).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
+
+
 def _step_failed(index: int, op: OpSpec, args: list[Arg], exc: Exception) -> ProblemError:
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    reason = _reason(exc)
     shapes = [_shape(a) for a in args]
     fix = _fix(op, shapes)
     message = f"{_step(index, op)} failed: {reason}"
@@ -522,7 +529,7 @@ def run_backward(
         raise unprocessable(
             "backward-failed",
             "body.backward",
-            f"backward of `{spec.of}` failed: {str(exc).strip().splitlines()[0]}",
+            f"backward of `{spec.of}` failed: {_reason(exc)}",
             "check the graph and grad_output",
         ) from exc
 
