@@ -8,7 +8,7 @@ and its `.grad`.
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictInt, Tag
+from pydantic import Field, Tag
 
 from schemas.base import MAX_DIM_SIZE, MAX_RANK, ResponseModel, Seed, Shape, StrictModel
 from schemas.inputs import key_discriminator
@@ -30,9 +30,11 @@ Name = Annotated[
 ]
 """The name of a tensor in the graph."""
 
+MAX_INT_ARG = 2**53
+Integer = Annotated[int, Field(strict=True, ge=-MAX_INT_ARG, le=MAX_INT_ARG)]
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Arg = Annotated[
-    Name | StrictInt | Number,
+    Name | Integer | Number,
     Field(description="The name of an earlier tensor, or a number (a Python scalar to PyTorch)."),
 ]
 """One argument of an op."""

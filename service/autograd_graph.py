@@ -394,7 +394,8 @@ def plan_leaves(specs: dict[str, LeafSpec], settings: Settings) -> dict[str, Lea
 def forward(leaves: dict[str, torch.Tensor], ops: Sequence[OpSpec]) -> dict[str, torch.Tensor]:
     """Run the steps in order on `leaves`; return every named tensor, leaves first.
 
-    A step that PyTorch refuses (RuntimeError, IndexError, ValueError) is a 422 naming it.
+    A step that PyTorch refuses (RuntimeError, IndexError, ValueError, OverflowError) is a 422
+    naming it.
     """
     env = dict(leaves)
     for index, op in enumerate(ops):
@@ -402,7 +403,7 @@ def forward(leaves: dict[str, torch.Tensor], ops: Sequence[OpSpec]) -> dict[str,
         try:
             with torch.no_grad() if op.no_grad else nullcontext():
                 env[op.name] = OPS[op.op].fn(*args, **_options(op))
-        except (RuntimeError, IndexError, ValueError) as exc:
+        except (RuntimeError, IndexError, ValueError, OverflowError) as exc:
             raise _step_failed(index, op, args, exc) from exc
     return env
 
@@ -504,11 +505,12 @@ def plan_backward(
         return grad
     if grad.numel() == 1 and target.numel() == 1:
         return grad.reshape(shape)
+    want = "one value, e.g. [1.0]" if target.numel() == 1 else f"shape {shape}"
     raise unprocessable(
         "grad-output-shape",
         field,
         f"backward: grad_output has shape {list(grad.shape)} but `{spec.of}` has shape {shape}",
-        f"send grad_output with shape {shape}",
+        f"send grad_output with {want}",
         context={"expected": shape, "received": list(grad.shape)},
     )
 

@@ -424,3 +424,16 @@ def test_element_limits_are_checked_before_allocation() -> None:
         }
         problem = post(small, body, 413)
         assert fields(problem) == ["body.ops.0"]
+
+
+def test_scalar_grad_output_and_huge_numbers(client: TestClient) -> None:
+    """A scalar takes a one-value grad_output; an integer past 2**53 is a float, never a 500."""
+    ops = [{"name": "s", "op": "sum", "args": ["a"]}]
+    body = graph(ops, backward={"of": "s", "grad_output": {"data": [2.5]}})
+    got = post(client, body)["tensors"]
+    assert_close(tensor(got["a"]["grad"]), torch.full((2, 3), 2.5))
+    body = graph(ops, backward={"of": "s", "grad_output": {"data": [1.0, 2.0]}})
+    assert "one value" in post(client, body, 422)["detail"]
+    body = graph([{"name": "p", "op": "pow", "args": ["a", 2**70]}])
+    got = post(client, body)["tensors"]
+    assert_close(tensor(got["p"]["value"]), torch.ones(2, 3) ** float(2**70))
