@@ -622,15 +622,12 @@ def run_autograd(request: AutogradRequest, runtime: Runtime) -> dict[str, Any]:
     )
     del meta
 
+    made = {
+        name: plan.make(device).requires_grad_(plan.requires_grad) for name, plan in leaves.items()
+    }
     synchronize(device)
     start = time.perf_counter()
-    env = forward(
-        {
-            name: plan.make(device).requires_grad_(plan.requires_grad)
-            for name, plan in leaves.items()
-        },
-        request.ops,
-    )
+    env = forward(made, request.ops)
     synchronize(device)
     forward_ms = (time.perf_counter() - start) * 1e3
     backward_ms = None

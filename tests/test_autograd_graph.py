@@ -437,3 +437,27 @@ def test_scalar_grad_output_and_huge_numbers(client: TestClient) -> None:
     body = graph([{"name": "p", "op": "pow", "args": ["a", 2**70]}])
     got = post(client, body)["tensors"]
     assert_close(tensor(got["p"]["value"]), torch.ones(2, 3) ** float(2**70))
+
+
+@pytest.mark.cuda
+def test_on_cuda_equals_cpu(client: TestClient) -> None:
+    body = {
+        "tensors": {"x": {"shape": [4, 3], "seed": 5}, "w": {"shape": [3, 2], "seed": 6}},
+        "ops": [
+            {"name": "h", "op": "matmul", "args": ["x", "w"]},
+            {"name": "a", "op": "relu", "args": ["h"]},
+            {"name": "loss", "op": "mean", "args": ["a"]},
+        ],
+        "backward": {"of": "loss", "retain_grad": ["h"], "repeat": 2},
+    }
+    cpu = post(client, {**body, "device": "cpu"})
+    cuda = post(client, {**body, "device": "cuda"})
+    assert cuda["device"] == "cuda:0"
+    for name, t in cpu["tensors"].items():
+        other = cuda["tensors"][name]
+        assert (other["grad_fn"], other["next_functions"]) == (t["grad_fn"], t["next_functions"])
+        assert_close(tensor(other["value"]), tensor(t["value"]))
+        if t["grad"] is None:
+            assert other["grad"] is None
+        else:
+            assert_close(tensor(other["grad"]), tensor(t["grad"]))
