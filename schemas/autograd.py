@@ -8,9 +8,17 @@ and its `.grad`.
 
 from typing import Annotated, Literal
 
-from pydantic import Field, Tag
+from pydantic import Field
 
-from schemas.base import MAX_DIM_SIZE, MAX_RANK, ResponseModel, Seed, Shape, StrictModel
+from schemas.base import (
+    MAX_DIM_SIZE,
+    MAX_RANK,
+    ResponseModel,
+    Seed,
+    Shape,
+    StrictModel,
+    variant,
+)
 from schemas.inputs import key_discriminator
 from schemas.requests import DEVICE_PATTERN
 from schemas.tensors import Encoding, TensorData, TensorOut
@@ -96,9 +104,9 @@ class RandomLeaf(StrictModel):
 
 
 LeafSpec = Annotated[
-    Annotated[TensorLeaf, Tag("tensor")]
-    | Annotated[FillLeaf, Tag("fill")]
-    | Annotated[RandomLeaf, Tag("random")],
+    Annotated[TensorLeaf, variant("tensor")]
+    | Annotated[FillLeaf, variant("fill")]
+    | Annotated[RandomLeaf, variant("random")],
     key_discriminator({"tensor": "tensor", "fill": "fill", "shape": "random"}),
 ]
 """A leaf: `{"tensor": {...}}`, `{"fill": 1.0, "shape": [...]}` or `{"shape": [...], "seed": N}`."""

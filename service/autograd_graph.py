@@ -34,10 +34,12 @@ from schemas.autograd import (
     OpSpec,
     RandomLeaf,
 )
-from service.codec import check_elements, decode, encode
+from service.codec import check_elements, decode, encode, numel
 from service.devices import resolve_device, synchronize
 from service.errors import ProblemError, field_error, unprocessable
-from service.planning import check_totals
+from service.execution import out_of_memory_as_503
+from service.jobs import check_deadline
+from service.planning import check_response_size, check_totals
 from service.runtime import Runtime
 from service.seeding import seeded_randn
 from service.settings import Settings
@@ -620,8 +622,33 @@ def run_autograd(request: AutogradRequest, runtime: Runtime) -> dict[str, Any]:
     grad_output = (
         None if request.backward is None else plan_backward(request.backward, meta, settings)
     )
+    check_response_size(_values_returned(meta, request.backward), request.encoding, settings)
     del meta
+    with out_of_memory_as_503(device):
+        return _run(request, leaves, grad_output, device)
 
+
+def _values_returned(meta: dict[str, torch.Tensor], spec: AutogradBackward | None) -> list[int]:
+    """Element counts of the values a response carries: every tensor, and the gradients a
+    backward pass can leave (leaves that require grad, and the retained)."""
+    counts = [numel(t.shape) for t in meta.values()]
+    if spec is not None:
+        keep = set(spec.retain_grad)
+        counts += [
+            numel(t.shape)
+            for name, t in meta.items()
+            if t.requires_grad and (t.is_leaf or name in keep)
+        ]
+    return counts
+
+
+def _run(
+    request: AutogradRequest,
+    leaves: dict[str, LeafPlan],
+    grad_output: torch.Tensor | None,
+    device: torch.device,
+) -> dict[str, Any]:
+    """Make the leaves on `device`, run the steps, then the backward pass; report it all."""
     made = {
         name: plan.make(device).requires_grad_(plan.requires_grad) for name, plan in leaves.items()
     }
@@ -632,6 +659,7 @@ def run_autograd(request: AutogradRequest, runtime: Runtime) -> dict[str, Any]:
     forward_ms = (time.perf_counter() - start) * 1e3
     backward_ms = None
     if request.backward is not None:
+        check_deadline("the backward pass")
         start = time.perf_counter()
         run_backward(request.backward, env, grad_output)
         synchronize(device)

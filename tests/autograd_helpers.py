@@ -1,10 +1,7 @@
-"""Helpers for the autograd tests: post a graph, read tensor objects back as torch tensors."""
+"""Helpers for the autograd tests: post a graph, read the fields a problem names."""
 
-import base64
 from typing import Any
 
-import numpy as np
-import torch
 from fastapi.testclient import TestClient
 
 
@@ -16,15 +13,6 @@ def post(client: TestClient, body: dict[str, Any], status: int = 200) -> dict[st
         assert response.headers["content-type"] == "application/problem+json"
     result: dict[str, Any] = response.json()
     return result
-
-
-def tensor(obj: dict[str, Any]) -> torch.Tensor:
-    """The values of a response tensor object (json or base64) as a float32 tensor."""
-    if "data_b64" in obj and obj["data_b64"] is not None:
-        array = np.frombuffer(base64.b64decode(obj["data_b64"]), dtype="<f4")
-    else:
-        array = np.array([np.nan if v is None else v for v in obj["data"]], dtype=np.float32)
-    return torch.from_numpy(array.copy()).reshape(obj["shape"])
 
 
 def fields(problem: dict[str, Any]) -> list[str]:

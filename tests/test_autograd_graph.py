@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from torch.testing import assert_close
 
 from service.app import create_app
-from tests.autograd_helpers import fields, post, tensor
+from tests.autograd_helpers import fields, post
 from tests.conftest import make_settings
+from tests.helpers import tensor_from as tensor
 
 
 def leaf(shape: list[int], fill: float = 1.0, **extra: Any) -> dict[str, Any]:
@@ -461,3 +462,17 @@ def test_on_cuda_equals_cpu(client: TestClient) -> None:
             assert other["grad"] is None
         else:
             assert_close(tensor(other["grad"]), tensor(t["grad"]))
+
+
+def test_response_size_is_estimated_before_running() -> None:
+    with TestClient(create_app(make_settings(max_response_bytes=20_000))) as small:
+        body = {
+            "tensors": {"a": leaf([30, 30])},
+            "ops": [{"name": "s", "op": "sum", "args": ["a"]}],
+            "backward": {"of": "s"},
+        }
+        problem = post(small, body, 413)
+        assert problem["type"] == "/problems/response-too-large"
+        body["encoding"] = "base64"
+        got = post(small, body)["tensors"]
+        assert_close(tensor(got["a"]["grad"]), torch.ones(30, 30))

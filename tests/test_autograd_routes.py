@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 from torch.testing import assert_close
 
 from schemas.autograd_examples import AUTOGRAD_EXAMPLES
-from tests.autograd_helpers import post, tensor
+from tests.autograd_helpers import post
+from tests.helpers import tensor_from as tensor
 
 
 def test_openapi_has_summary_description_and_examples(client: TestClient) -> None:

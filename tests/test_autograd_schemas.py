@@ -45,7 +45,7 @@ def test_leaf_variants_and_defaults() -> None:
     [
         ({"tensors": {}}, "body.tensors"),
         ({"tensors": {"1a": LEAF}}, "body.tensors.1a.[key]"),
-        ({"tensors": {"a": {"fill": 1.0}}}, "body.tensors.a.fill.shape"),
+        ({"tensors": {"a": {"fill": 1.0}}}, "body.tensors.a.shape"),
         ({"tensors": {"a": {"seed": 1}}}, "body.tensors.a"),
         ({"tensors": A, "ops": [{"name": "b", "op": "eval", "args": ["a"]}]}, None),
         ({"tensors": A, "ops": [{"name": "b-c", "op": "neg", "args": ["a"]}]}, None),

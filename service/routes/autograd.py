@@ -10,7 +10,7 @@ from schemas.autograd_examples import AUTOGRAD_EXAMPLES
 from service.autograd_graph import run_autograd
 from service.errors import PROBLEM_RESPONSES
 from service.responses import OrjsonResponse
-from service.runtime import Runtime, get_runtime
+from service.runtime import Runtime, TorchJob, get_runtime
 
 router = APIRouter(prefix="/v1", tags=["autograd"])
 
@@ -20,6 +20,7 @@ router = APIRouter(prefix="/v1", tags=["autograd"])
     summary="Build a small computation graph and see every grad_fn and gradient",
     response_model=AutogradResponse,
     responses=PROBLEM_RESPONSES,
+    dependencies=[TorchJob],
 )
 def autograd(
     request: Annotated[AutogradRequest, Body(openapi_examples=AUTOGRAD_EXAMPLES)],
