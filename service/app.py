@@ -15,7 +15,7 @@ from service.auth import require_api_key
 from service.errors import install_error_handlers
 from service.middleware.body_limit import BodyLimitMiddleware
 from service.middleware.request_context import RequestContextMiddleware
-from service.routes import health, info, layers, metrics, mnist, models
+from service.routes import autograd, health, info, layers, metrics, mnist, models
 from service.runtime import Runtime
 from service.settings import Settings, get_settings
 
@@ -29,7 +29,13 @@ When API keys are configured, `/v1` routes need `Authorization: Bearer <key>`.
 
 OPEN_ROUTERS: tuple[APIRouter, ...] = (health.router, metrics.router)
 """Routers that never need an API key."""
-API_ROUTERS: tuple[APIRouter, ...] = (info.router, layers.router, models.router, mnist.router)
+API_ROUTERS: tuple[APIRouter, ...] = (
+    info.router,
+    layers.router,
+    models.router,
+    mnist.router,
+    autograd.router,
+)
 """The /v1 routers: behind the API key when keys are set."""
 
 
