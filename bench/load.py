@@ -443,12 +443,17 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Start the server, run the load, stop the server; return the report."""
     normal, bad = request_mix()
+    load_before = os.getloadavg()[0]
     server = Server(args.device, args.log_level)
     try:
         ready_s = server.wait_ready(args.ready_timeout)
@@ -513,7 +518,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "torch": info.get("torch"),
         "version": info.get("version"),
     }
-    report["machine"] = machine()
+    report["machine"] = machine() | {
+        "load_average_1m_before": load_before,
+        "load_average_1m_after": os.getloadavg()[0],
+    }
     return report
 
 
@@ -537,7 +545,9 @@ def format_report(report: dict[str, Any]) -> str:
     lines = [
         f"layerscope load: {c['clients']} clients, {report['elapsed_s']:.1f}s, "
         f"bad fraction {c['bad_fraction']}, device {report['server']['default_device']}, "
-        f"{report['machine']['cpu']} ({report['machine']['cores']} cores)",
+        f"{report['machine']['cpu']} ({report['machine']['cores']} cores, "
+        f"load average {report['machine']['load_average_1m_before']:.2f} before, "
+        f"{report['machine']['load_average_1m_after']:.2f} after)",
         f"requests {report['requests']}  req/s {report['req_per_s']:.1f}  "
         f"errors {report['errors']} (5xx {report['server_errors_5xx']}, "
         f"connection {report['connection_errors']})",
