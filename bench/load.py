@@ -85,7 +85,7 @@ def normal_cases() -> list[Case]:
     return [
         _post("conv-output-json", "normal", 200, _example("mnist_conv")),
         _post(
-            "conv-all-base64",
+            "conv-io-params-base64",
             "normal",
             200,
             _example("mnist_conv", include=["input", "output", "parameters"], encoding="base64"),
