@@ -97,12 +97,17 @@ def sample_set(folder: Path | None) -> SampleSet:
 
 
 def sample(folder: Path | None, split: str, index: int, field: str) -> tuple[torch.Tensor, int]:
-    """Return digit `index` of `split` (uint8 [28, 28]) and its label; 404 naming what there is."""
+    """Return digit `index` of `split` (uint8 [28, 28]) and its label.
+
+    A split or index that is not there is a 404 when it came in the URL path (`field` "path"),
+    and a 422 when it came in a request body; either names what there is.
+    """
+    status = 404 if field == "path" else 422
     samples = sample_set(folder)
     if split not in samples.splits:
         there = ", ".join(sorted(samples.splits))
         raise ProblemError(
-            404,
+            status,
             "unknown-mnist-split",
             f"there is no MNIST split {split!r} here; the splits are: {there}",
             title="Unknown MNIST split",
@@ -119,7 +124,7 @@ def sample(folder: Path | None, split: str, index: int, field: str) -> tuple[tor
     size = samples.splits[split].labels.shape[0]
     if not 0 <= index < size:
         raise ProblemError(
-            404,
+            status,
             "mnist-index-out-of-range",
             f"MNIST {split} has {size} digits: index {index} is outside 0..{size - 1}",
             title="MNIST index out of range",

@@ -147,7 +147,8 @@ def test_mnist_input_with_own_normalize_and_size(client: TestClient) -> None:
     assert small["input"]["shape"] == [1, 1, 14, 14]
 
 
-def test_mnist_input_out_of_range_is_404(client: TestClient) -> None:
+def test_mnist_input_out_of_range_is_422(client: TestClient) -> None:
     r = client.post("/v1/layers/inspect", json={"layer": CONV, "input": {"mnist": {"index": 1000}}})
-    assert r.status_code == 404
+    assert r.status_code == 422
+    assert "0..99" in r.json()["detail"]
     assert r.json()["errors"][0]["field"] == "body.input.mnist.index"
