@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -12,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from schemas.problems import Problem
 from service import __version__
 from service.auth import require_api_key
-from service.errors import install_error_handlers
+from service.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from service.middleware.body_limit import BodyLimitMiddleware
 from service.middleware.request_context import RequestContextMiddleware
 from service.routes import autograd, health, info, layers, metrics, mnist, models
@@ -102,7 +103,12 @@ def _add_protected_docs(app: FastAPI) -> None:
 
 
 def _register_problem_schema(app: FastAPI) -> None:
-    """Put the Problem model in the OpenAPI components, for the problem+json responses."""
+    """Document problem details as the error format of every operation in the OpenAPI schema.
+
+    FastAPI documents its own 422 (`HTTPValidationError`, application/json); every error here
+    is `application/problem+json`, so each operation's error responses are rewritten to say so,
+    and the statuses any /v1 operation may answer (401, 422; 400, 413, 503 with a body) added.
+    """
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -113,7 +119,28 @@ def _register_problem_schema(app: FastAPI) -> None:
             for name, definition in problem.pop("$defs", {}).items():
                 components.setdefault(name, definition)
             components["Problem"] = problem
+            for name in ("HTTPValidationError", "ValidationError"):
+                components.pop(name, None)
+            for path, operations in schema.get("paths", {}).items():
+                for method, operation in operations.items():
+                    _document_problems(path, method, operation["responses"])
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_problems(path: str, method: str, responses: dict[str, Any]) -> None:
+    statuses = {int(code) for code in responses if code.isdigit() and int(code) >= 400}
+    if path.startswith("/v1"):
+        statuses |= {401, 422}
+        if method in ("post", "put", "patch"):
+            statuses |= {400, 413, 503}
+    for status in sorted(statuses):
+        entry = responses.setdefault(str(status), {})
+        entry["description"] = entry.get("description") or HTTPStatus(status).phrase
+        if entry["description"] == "Validation Error":
+            entry["description"] = "Invalid request (problem details)"
+        entry["content"] = {
+            PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+        }

@@ -65,7 +65,7 @@ def _side(options: PreprocessOptions) -> list[int]:
 
 
 def plan_mnist(spec: MnistInput, settings: Settings, field: str = "body.input.mnist") -> InputPlan:
-    """An MNIST digit through the same preprocessing as an upload (422 naming what there is if it is not there)."""
+    """An MNIST digit through the same preprocessing as an upload (422 if it is not there)."""
     ref = spec.mnist
     pixels, label = mnist.sample(settings.mnist_dir, ref.split, ref.index, field)
     source = {"kind": "mnist", "split": ref.split, "index": ref.index, "label": label}
