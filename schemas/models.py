@@ -25,8 +25,9 @@ from schemas.requests import RunOptions
 from schemas.responses import Seeds, Timing
 from schemas.tensors import GradTensorOut, OutputTensorOut
 
-MAX_MODEL_LAYERS = 64
-"""Most layers in one pipeline."""
+MAX_MODEL_LAYERS = 1024
+"""Hard cap on layers in one pipeline; the service's LAYERSCOPE_MAX_LAYERS (default 64) is
+usually lower and is checked before anything is built."""
 
 Layers = Annotated[
     list[LayerSpec],

@@ -55,7 +55,9 @@ def run_model(
     settings = runtime.settings
     device = resolve_device(request.device, runtime.device)
     plan = plan if plan is not None else plan_input(request.input, settings)
-    model_plan = plan_model(request.layers, plan.shape, settings.max_tensor_elements)
+    model_plan = plan_model(
+        request.layers, plan.shape, settings.max_tensor_elements, settings.max_layers
+    )
     backward = request.backward is not None
     shapes = model_plan.named_shapes()
     check_totals(shapes, backward=backward, settings=settings)

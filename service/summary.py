@@ -14,7 +14,7 @@ from torch import nn
 from schemas.layers import Conv2dSpec, LayerSpec, MaxPool2dSpec, pair
 from schemas.models import ModelSummaryRequest
 from service.codec import check_elements, numel
-from service.errors import ProblemError
+from service.errors import ProblemError, field_error
 from service.flops import forward_flops
 from service.layers import build_layer, build_on_meta, layer_label, parameter_counts
 from service.shapes import fit
@@ -119,7 +119,28 @@ def who(index: int, spec: LayerSpec) -> str:
     return f"layer {index} ({layer_label(spec)})"
 
 
-def plan_model(specs: list[LayerSpec], input_shape: list[int], max_elements: int) -> ModelPlan:
+def check_layer_count(specs: list[LayerSpec], max_layers: int) -> None:
+    """Refuse (422) a pipeline longer than the service's limit, naming the limit."""
+    if len(specs) > max_layers:
+        raise ProblemError(
+            422,
+            "too-many-layers",
+            f"the pipeline has {len(specs)} layers, more than the {max_layers} this service "
+            "runs; send at most that many",
+            title="Pipeline too long",
+            errors=[
+                field_error(
+                    "body.layers", f"{len(specs)} layers", f"send at most {max_layers} layers"
+                )
+            ],
+            context={"layers": len(specs), "limit": max_layers},
+            limit="layers",
+        )
+
+
+def plan_model(
+    specs: list[LayerSpec], input_shape: list[int], max_elements: int, max_layers: int
+) -> ModelPlan:
     """Walk the layers on meta: each layer's output shape and FLOPs, and warnings.
 
     Raises a 422 naming the first layer that does not fit what it receives (index, spec,
@@ -128,6 +149,7 @@ def plan_model(specs: list[LayerSpec], input_shape: list[int], max_elements: int
     """
     check_elements("body.input", input_shape, max_elements)
     shape = list(input_shape)
+    check_layer_count(specs, max_layers)
     layers: list[LayerPlan] = []
     warnings: list[str] = []
     for index, spec in enumerate(specs):
@@ -196,9 +218,9 @@ def dropped_edges(layer: LayerPlan) -> list[str]:
     return found
 
 
-def summarize_model(request: ModelSummaryRequest) -> dict[str, Any]:
+def summarize_model(request: ModelSummaryRequest, max_layers: int) -> dict[str, Any]:
     """The body of /v1/models/summary: the table of the pipeline, computed on meta."""
-    return plan_model(request.layers, request.input_shape, MAX_META_ELEMENTS).table()
+    return plan_model(request.layers, request.input_shape, MAX_META_ELEMENTS, max_layers).table()
 
 
 def wants_text(format_: str | None, accept: str | None) -> bool:

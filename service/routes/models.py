@@ -75,6 +75,7 @@ def inspect(
 )
 def summary(
     request: Annotated[ModelSummaryRequest, Body(openapi_examples=SUMMARY_EXAMPLES)],
+    runtime: Annotated[Runtime, Depends(get_runtime)],
     format: Annotated[
         Literal["json", "text"] | None,
         Query(description="`text` for a torchinfo-style table; default: by `Accept`, else JSON."),
@@ -87,7 +88,7 @@ def summary(
     estimate. Nothing is allocated and no data is computed, so large shapes answer in
     milliseconds. The table equals the one /v1/models/inspect returns for the same model.
     """
-    table = summarize_model(request)
+    table = summarize_model(request, runtime.settings.max_layers)
     if wants_text(format, accept):
         return PlainTextResponse(render_text(table))
     return OrjsonResponse(table)
