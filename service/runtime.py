@@ -34,6 +34,8 @@ class Runtime:
         """Resolve the configured device, apply the torch thread setting, size the limiter."""
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
+        torch.backends.cuda.matmul.allow_tf32 = settings.allow_tf32
+        torch.backends.cudnn.allow_tf32 = settings.allow_tf32
         device = default_device(settings.device)
         metrics = Metrics()
         jobs = JobLimiter(

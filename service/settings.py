@@ -26,6 +26,11 @@ class Settings(BaseSettings):
         default=0, description="torch.set_num_threads; 0 leaves PyTorch's default."
     )
     log_level: str = "info"
+    allow_tf32: bool = Field(
+        default=False,
+        description="Let CUDA convolutions and matmuls use TF32 (faster, ~1e-3 relative error). "
+        "Off by default, so GPU results equal float32 CPU results within rounding.",
+    )
     max_tensor_elements: Annotated[int, Field(ge=1)] = Field(
         default=16_000_000, description="Most elements in any one tensor of a request."
     )

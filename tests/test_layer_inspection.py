@@ -281,3 +281,32 @@ def test_worked_examples_return_their_shapes(client: TestClient, name: str) -> N
     r = client.post("/v1/layers/inspect", json=LAYER_EXAMPLES[name]["value"])
     assert r.status_code == 200, r.text
     assert r.json()["output"]["shape"] == LAYER_EXAMPLE_OUTPUT_SHAPES[name]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
+def test_matches_pytorch_on_cuda(client: TestClient, case: Any) -> None:
+    spec, make, shape = case
+    body = {
+        "layer": spec,
+        "input": {"shape": shape, "seed": 3},
+        "weights": {"seed": 7},
+        "backward": {"target": "sum"},
+        "device": "cuda",
+        "encoding": "base64",
+    }
+    got = client.post("/v1/layers/inspect", json=body).json()
+    assert got["device"] == "cuda:0"
+
+    torch.manual_seed(7)
+    module = make().cuda()
+    torch.manual_seed(3)
+    x = torch.randn(*shape).cuda().requires_grad_()
+    y = module(x)
+    y.sum().backward()
+    assert x.grad is not None
+    assert_close(tensor_from(got["output"]), y.detach().cpu())
+    assert_close(tensor_from(got["input"]["grad"]), x.grad.cpu())
+    for name, p in module.named_parameters():
+        assert p.grad is not None
+        assert_close(tensor_from(got["parameters"][name]["grad"]), p.grad.cpu())

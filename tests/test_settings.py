@@ -26,3 +26,15 @@ def test_bad_device_is_refused(monkeypatch: pytest.MonkeyPatch, device: str) -> 
     monkeypatch.setenv("LAYERSCOPE_DEVICE", device)
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_tf32_follows_the_setting() -> None:
+    import torch
+
+    from service.runtime import Runtime
+
+    Runtime.from_settings(Settings(device="cpu", allow_tf32=True))
+    assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+    Runtime.from_settings(Settings(device="cpu"))
+    assert not torch.backends.cudnn.allow_tf32
+    assert not torch.backends.cuda.matmul.allow_tf32
