@@ -19,13 +19,18 @@ class Settings(BaseSettings):
         default="auto",
         description="`auto` (CUDA when available, else CPU), `cpu`, `cuda`, `cuda:N`.",
     )
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 8000
-    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: Annotated[int, Field(ge=1, le=65535)] = Field(default=8000, description="TCP port.")
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=1, description="uvicorn worker processes (each with its own limiter and metrics)."
+    )
     torch_threads: Annotated[int, Field(ge=0, le=256)] = Field(
         default=0, description="torch.set_num_threads; 0 leaves PyTorch's default."
     )
-    log_level: str = "info"
+    log_level: str = Field(
+        default="info",
+        description="uvicorn and access-log level (`warning` silences the per-request JSON lines).",
+    )
     allow_tf32: bool = Field(
         default=False,
         description="Let CUDA convolutions and matmuls use TF32 (faster, ~1e-3 relative error). "
