@@ -7,6 +7,7 @@ from schemas.requests import LayerInspectRequest
 from service.devices import resolve_device
 from service.execution import run
 from service.layers import build_layer, build_on_meta, describe_layer, layer_label
+from service.module_cache import meta_module
 from service.planning import check_totals, plan_grad_output, plan_input
 from service.runtime import Runtime
 from service.shapes import fit
@@ -19,7 +20,8 @@ def inspect_layer(request: LayerInspectRequest, runtime: Runtime) -> dict[str, A
     settings = runtime.settings
     device = resolve_device(request.device, runtime.device)
     plan = plan_input(request.input, settings)
-    meta = build_on_meta(request.layer)
+    key = request.layer.model_dump_json()
+    meta = meta_module(key, partial(build_on_meta, request.layer))
     out_shape = fit(request.layer, meta, plan.shape, layer_label(request.layer), "body.layer")
     shapes = {"body.input": plan.shape, "output": out_shape}
     shapes |= {f"parameters.{n}": list(p.shape) for n, p in meta.named_parameters()}
@@ -31,6 +33,7 @@ def inspect_layer(request: LayerInspectRequest, runtime: Runtime) -> dict[str, A
         request.weights,
         "body.weights.state",
         settings.max_tensor_elements,
+        cache_key=key,
     )
     done = run(
         module,
