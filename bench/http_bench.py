@@ -165,7 +165,8 @@ class Server:
 
     def start(self, ready_path: str, timeout: float = 120.0) -> None:
         """Start the process and wait until `ready_path` answers 200 (bounded by `timeout`)."""
-        env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT)}
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        env = {**os.environ, **self.env, "PYTHONPATH": path}
         argv = [a.replace("{port}", str(self.port)) for a in self.argv]
         self.proc = subprocess.Popen(
             argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
