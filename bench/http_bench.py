@@ -634,7 +634,9 @@ def main(argv: list[str] | None = None) -> int:
         "with N workers each gets max(1, cores // N)",
     )
     parser.add_argument("--no-peer", action="store_true", help="skip the naive peer")
-    parser.add_argument("--out", type=Path, help="write results: .json, else markdown")
+    parser.add_argument(
+        "--out", type=Path, help="write results to PATH.json and PATH.md (the README table)"
+    )
     args = parser.parse_args(argv)
 
     device = torch.device(args.device)
@@ -698,11 +700,12 @@ def main(argv: list[str] | None = None) -> int:
     table = render_markdown(results, rows)
     print(table)
     if args.out:
-        if args.out.suffix == ".json":
-            args.out.write_text(json.dumps(results, indent=2) + "\n")
-        else:
-            args.out.write_text(table)
-        log(f"wrote {args.out}")
+        # PATH gets its own format (.json: JSON, else markdown); the other lies beside it
+        as_json = args.out.with_suffix(".json") if args.out.suffix != ".json" else args.out
+        as_md = args.out if args.out.suffix != ".json" else args.out.with_suffix(".md")
+        as_json.write_text(json.dumps(results, indent=2) + "\n")
+        as_md.write_text(table)
+        log(f"wrote {as_json} and {as_md}")
     return 0
 
 
