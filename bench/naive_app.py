@@ -2,8 +2,9 @@
 
 Same request body as `POST /v1/layers/inspect` (conv2d layers only, seeded input and weights),
 the same tensors and stats in the answer, but values go out through `tensor.tolist()` and
-FastAPI's default response (`jsonable_encoder` + `json.dumps`). The benchmark starts it exactly
-as it starts the service and sends it the same requests; it is the "before" of the issue.
+FastAPI's default response (`jsonable_encoder` + `json.dumps`; `response_model=None`, since
+a return annotation would route it through pydantic-core's serializer instead). The benchmark
+starts it exactly as it starts the service and sends it the same requests: the issue's "before".
 """
 
 from typing import Any
@@ -46,7 +47,7 @@ def _pair(v: int | list[int]) -> int | tuple[int, int]:
     return v if isinstance(v, int) else (v[0], v[1])
 
 
-@app.post("/v1/layers/inspect")
+@app.post("/v1/layers/inspect", response_model=None)  # FastAPI's default: jsonable_encoder
 def inspect(body: dict[str, Any]) -> dict[str, Any]:
     """Run a conv2d forward (and backward) and return everything via `tolist()`."""
     spec = body["layer"]

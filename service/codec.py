@@ -157,6 +157,8 @@ def stats(tensor: torch.Tensor) -> dict[str, Any]:
     count = t.numel()
     if count == 0:
         return _stats_dict([math.nan] * 4, 0, 0, 0, 0)
+    if t.device.type == "cpu" and count <= SMALL_STATS and t.dtype in _NUMPY_REDUCIBLE:
+        return _stats_numpy(t.numpy(force=True).reshape(-1))
     lo, hi = torch.aminmax(t)
     nonzero = torch.count_nonzero(t)
     extremes = torch.stack([lo, hi]).tolist()
@@ -183,6 +185,31 @@ def stats(tensor: torch.Tensor) -> dict[str, Any]:
     return _stats_dict(values[:4], count, n_finite, nans, count - int(values[4]))
 
 
+# Below this many values, numpy's reductions (a few µs each, single-threaded) beat torch's
+# dispatch and thread-pool start-up; above it torch's parallel reductions win.
+SMALL_STATS = 1 << 16
+_NUMPY_REDUCIBLE = frozenset({torch.float32, torch.float64})
+
+
+def _stats_numpy(a: np.ndarray) -> dict[str, Any]:
+    """`stats` of a small CPU array, with numpy (the same figures, computed in float32)."""
+    count = int(a.size)
+    lo, hi = float(a.min()), float(a.max())
+    zeros = count - int(np.count_nonzero(a))
+    nans, finite = 0, a
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        mask = np.isfinite(a)
+        finite = a[mask]
+        nans = int(np.isnan(a).sum())
+        lo = hi = math.nan
+        if finite.size:
+            lo, hi = float(finite.min()), float(finite.max())
+    n = int(finite.size)
+    mean = float(finite.mean()) if n else math.nan
+    std = float(finite.std(ddof=1)) if n > 1 else math.nan
+    return _stats_dict([lo, hi, mean, std], count, n, nans, zeros)
+
+
 def _stats_dict(
     moments: list[float], count: int, n_finite: int, nans: int, zeros: int
 ) -> dict[str, Any]:
@@ -203,6 +230,8 @@ def _stats_dict(
 def encode(tensor: torch.Tensor, *, with_values: bool, encoding: Encoding) -> dict[str, Any]:
     """Return the response object of a tensor: shape, dtype, stats, and values if asked."""
     t = tensor.detach()
+    if t.device.type != "cpu" and (with_values or t.numel() <= SMALL_STATS):
+        t = t.cpu()  # one device-to-host copy serves both the stats and the values
     out: dict[str, Any] = {
         "shape": list(t.shape),
         "dtype": str(t.dtype).removeprefix("torch."),
