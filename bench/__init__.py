@@ -1,0 +1,1 @@
+"""Benchmarks of layerscope against a naive peer (`python -m bench.http_bench`)."""

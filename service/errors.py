@@ -4,6 +4,7 @@ Every error leaves as `application/problem+json` with `type`, `title`, `status`,
 `errors` list naming the fields at fault and how to fix them, and optional `context` facts.
 """
 
+import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -95,8 +96,12 @@ def problem_response(
     }
     if context is not None:
         body["context"] = context
+    try:
+        content = orjson.dumps(body, default=str)
+    except TypeError:  # integers past 64 bits (element counts of absurd shapes)
+        content = json.dumps(body, default=str).encode()
     return Response(
-        orjson.dumps(body, default=str),
+        content,
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,

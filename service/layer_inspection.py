@@ -11,6 +11,7 @@ from schemas.requests import LayerInspectRequest, LayerRenderRequest
 from service.devices import resolve_device
 from service.execution import Execution, run
 from service.layers import build_layer, build_on_meta, describe_layer, layer_label
+from service.module_cache import meta_module
 from service.planning import (
     InputPlan,
     check_response_size,
@@ -47,7 +48,8 @@ def run_layer(
     settings = runtime.settings
     device = resolve_device(request.device, runtime.device)
     plan = plan if plan is not None else plan_input(request.input, settings)
-    meta = build_on_meta(request.layer)
+    key = request.layer.model_dump_json()
+    meta = meta_module(key, partial(build_on_meta, request.layer))
     out_shape = fit(request.layer, meta, plan.shape, layer_label(request.layer), "body.layer")
     shapes = {"body.input": plan.shape, "output": out_shape}
     shapes |= {f"parameters.{n}": list(p.shape) for n, p in meta.named_parameters()}
@@ -65,6 +67,7 @@ def run_layer(
         request.weights,
         "body.weights.state",
         settings.max_tensor_elements,
+        cache_key=key,
     )
     done = run(
         module,

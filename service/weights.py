@@ -9,6 +9,7 @@ from torch import nn
 from schemas.requests import SeedWeights, StateWeights
 from service.codec import decode
 from service.errors import ProblemError, field_error
+from service.module_cache import seeded_module
 from service.seeding import seeded
 
 
@@ -78,9 +79,16 @@ def materialize(
     weights: SeedWeights | StateWeights | None,
     field: str,
     max_elements: int,
+    cache_key: str | None = None,
 ) -> tuple[nn.Module, int | None]:
-    """Build the real module (on CPU) from `weights`; return it and the seed used, if any."""
+    """Build the real module (on CPU) from `weights`; return it and the seed used, if any.
+
+    With a `cache_key` (the spec's canonical JSON), seeded modules are built once per
+    (key, seed) and handed out as copies (see `service.module_cache`).
+    """
     if isinstance(weights, StateWeights):
         return load_state(make, meta_module, weights, field, max_elements), None
     seed = 0 if weights is None else weights.seed
+    if cache_key is not None:
+        return seeded_module(cache_key, seed, make), seed
     return seeded(seed, make), seed

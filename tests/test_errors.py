@@ -178,3 +178,9 @@ def test_invalid_json_and_404_and_405_are_problems(client: TestClient) -> None:
     assert r.status_code == 405
     assert r.json()["type"] == "about:blank"
     assert "GET is not allowed" in r.json()["detail"]
+
+
+def test_absurd_shape_counts_past_64_bits_still_answer(client: TestClient) -> None:
+    shape = [2**24] * 5
+    p = _problem(client, {"layer": CONV, "input": {"shape": shape}}, 413)
+    assert p["context"]["elements"] == 2**120

@@ -1,0 +1,732 @@
+"""HTTP benchmark of layerscope against the floor and a naive peer (issue 6).
+
+    PYTHONPATH=. .venv/bin/python -m bench.http_bench [--quick] [--device cuda] [--out FILE]
+
+Starts the real service (`python -m service.cli serve`, i.e. `layerscope serve`, on a free
+loopback port, configured by LAYERSCOPE_* variables) and the naive peer (`bench/naive_app.py`,
+uvicorn the same way) as subprocesses, and drives both with httpx over keep-alive connections.
+Every latency figure that feeds a ratio is measured interleaved, round-robin in one loop
+(healthz, service, peer, in-process torch), so a noisy machine slows all sides alike.
+
+Client overhead: httpx costs roughly 0.1-0.3 ms of client CPU per request; it sits in every
+HTTP figure (healthz included), so the floor carries it too. At concurrency 8 and 32 the client
+shares the machine's cores with the server: req/s there is a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMALL_LAYER: dict[str, Any] = {
+    "type": "conv2d",
+    "in_channels": 1,
+    "out_channels": 20,
+    "kernel_size": 5,
+    "stride": 1,
+}
+SMALL_SHAPE = [1, 1, 28, 28]
+LARGE_LAYER: dict[str, Any] = {
+    "type": "conv2d",
+    "in_channels": 16,
+    "out_channels": 33,
+    "kernel_size": [3, 5],
+    "stride": [2, 1],
+    "padding": [4, 2],
+    "dilation": [3, 1],
+}
+LARGE_SHAPE = [20, 16, 50, 100]
+
+TARGETS = {
+    "small_p50_vs_floor": 1.5,
+    "large_json_vs_encode_floor": 1.5,
+    "large_base64_speedup": 4.0,
+    "peer_speedup_large": 10.0,
+    "peer_speedup_small": 5.0,
+    "peak_rss_vs_tensor_bytes": 4.0,
+    "workers_scaling": 1.3,
+}
+
+
+def small_body(device: str) -> dict[str, Any]:
+    """The seed MNIST case, everything included: forward, backward from sum, all values."""
+    return {
+        "layer": SMALL_LAYER,
+        "input": {"shape": SMALL_SHAPE, "seed": 0},
+        "backward": {"target": "sum"},
+        "device": device,
+    }
+
+
+def large_body(device: str, encoding: str) -> dict[str, Any]:
+    """The large case: forward only, the output's values (1.7 M) in `encoding`."""
+    return {
+        "layer": LARGE_LAYER,
+        "input": {"shape": LARGE_SHAPE, "seed": 0},
+        "include": ["output"],
+        "encoding": encoding,
+        "device": device,
+    }
+
+
+# --- statistics -------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Return the q-th percentile (0-100) with linear interpolation (numpy's default)."""
+    if not values:
+        raise ValueError("percentile of no values")
+    if not 0 <= q <= 100:
+        raise ValueError("q must lie in [0, 100]")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    lo = math.floor(rank)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    """numerator / denominator, inf when the denominator is zero."""
+    return numerator / denominator if denominator else math.inf
+
+
+def verdict(value: float, target: float, *, at_most: bool) -> str:
+    """PASS when `value` is on the right side of `target`."""
+    ok = value <= target if at_most else value >= target
+    return "PASS" if ok else "FAIL"
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def read_status_kib(pid: int, key: str) -> int:
+    """Read one `VmRSS`/`VmHWM`-style field (KiB) of /proc/<pid>/status; 0 if unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def reset_peak_rss(pid: int) -> bool:
+    """Reset VmHWM to the current RSS (Linux: write 5 to clear_refs); False if not allowed."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Server:
+    """A uvicorn subprocess on a loopback port."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, ready_path: str, timeout: float = 120.0) -> None:
+        """Start the process and wait until `ready_path` answers 200 (bounded by `timeout`)."""
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        env = {**os.environ, **self.env, "PYTHONPATH": path}
+        argv = [a.replace("{port}", str(self.port)) for a in self.argv]
+        self.proc = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self.url, timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                    raise RuntimeError(f"{self.name} exited at start-up:\n{err[-3000:]}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(ready_path).status_code == 200:
+                        return
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} was not ready at {ready_path} within {timeout:.0f}s")
+
+    def stop(self) -> None:
+        """Terminate the process (and, via uvicorn, its workers); kill if it lingers."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def running(server: Server, ready_path: str) -> Iterator[Server]:
+    """Start `server`, yield it, always stop it."""
+    server.start(ready_path)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def service_server(device: str, workers: int, torch_threads: int) -> Server:
+    """layerscope itself, started as `layerscope serve` is."""
+    env = {
+        "LAYERSCOPE_DEVICE": device,
+        "LAYERSCOPE_WORKERS": str(workers),
+        "LAYERSCOPE_TORCH_THREADS": str(torch_threads),
+        "LAYERSCOPE_LOG_LEVEL": "warning",
+    }
+    argv = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1"]
+    return Server("layerscope", [*argv, "--port", "{port}"], env)
+
+
+def peer_server(workers: int, torch_threads: int) -> Server:
+    """The naive peer, started with uvicorn the same way."""
+    argv = [sys.executable, "-m", "uvicorn", "bench.naive_app:app", "--host", "127.0.0.1"]
+    argv += ["--port", "{port}", "--workers", str(workers), "--log-level", "warning"]
+    env = {"OMP_NUM_THREADS": str(torch_threads)} if torch_threads else {}
+    return Server("naive peer", argv, env)
+
+
+# --- in-process floors ------------------------------------------------------------------------
+
+
+def _conv(spec: dict[str, Any]) -> nn.Conv2d:
+    def pair(v: int | list[int]) -> int | tuple[int, int]:
+        return v if isinstance(v, int) else (v[0], v[1])
+
+    return nn.Conv2d(
+        spec["in_channels"],
+        spec["out_channels"],
+        pair(spec["kernel_size"]),
+        stride=pair(spec.get("stride", 1)),
+        padding=pair(spec.get("padding", 0)),
+        dilation=pair(spec.get("dilation", 1)),
+    )
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _settle() -> None:
+    """Let this process's OpenMP workers stop spinning (they busy-wait for a while after a
+    parallel region) before the next HTTP request, so they do not steal the server's cores."""
+    time.sleep(0.02)
+
+
+def torch_small_step(device: torch.device) -> Callable[[], float]:
+    """Plain PyTorch forward+backward of the small case, seeded input made on the CPU as the
+    service makes it; returns a timer (ms per call)."""
+    layer = _conv(SMALL_LAYER).to(device)
+    generator = torch.Generator()
+
+    def step() -> float:
+        _sync(device)
+        start = time.perf_counter()
+        x = torch.randn(*SMALL_SHAPE, generator=generator.manual_seed(0)).to(device)
+        layer(x.requires_grad_(True)).sum().backward()
+        _sync(device)
+        elapsed = (time.perf_counter() - start) * 1e3
+        _settle()
+        return elapsed
+
+    return step
+
+
+def torch_large_forward(device: torch.device) -> tuple[Callable[[], float], np.ndarray]:
+    """Plain PyTorch forward of the large case, seeded input included (made on the CPU and
+    copied over, as the service does); device-to-host copy of the output counted on CUDA."""
+    layer = _conv(LARGE_LAYER).to(device)
+    generator = torch.Generator()
+    with torch.no_grad():
+        out = layer(torch.randn(*LARGE_SHAPE, generator=generator).to(device)).cpu().numpy()
+
+    def step() -> float:
+        _sync(device)
+        start = time.perf_counter()
+        with torch.no_grad():
+            x = torch.randn(*LARGE_SHAPE, generator=generator.manual_seed(0)).to(device)
+            y = layer(x)
+            if device.type == "cuda":
+                y = y.cpu()
+        _sync(device)
+        elapsed = (time.perf_counter() - start) * 1e3
+        _settle()
+        return elapsed
+
+    return step, out
+
+
+def orjson_encode_ms(array: np.ndarray) -> float:
+    """In-process time to encode `array` with orjson from its numpy buffer (ms)."""
+    start = time.perf_counter()
+    orjson.dumps(array.reshape(-1), option=orjson.OPT_SERIALIZE_NUMPY)
+    return (time.perf_counter() - start) * 1e3
+
+
+# --- HTTP drivers -----------------------------------------------------------------------------
+
+
+def timed_post(client: httpx.Client, path: str, body: bytes) -> float:
+    """POST `body` and read the whole answer; return ms; raise on a non-200."""
+    start = time.perf_counter()
+    r = client.post(path, content=body, headers={"content-type": "application/json"})
+    r.read()
+    elapsed = (time.perf_counter() - start) * 1e3
+    if r.status_code != 200:
+        raise RuntimeError(f"POST {path} -> {r.status_code}: {r.text[:500]}")
+    return elapsed
+
+
+def timed_get(client: httpx.Client, path: str) -> float:
+    """GET `path`; return ms; raise on a non-200."""
+    start = time.perf_counter()
+    r = client.get(path)
+    elapsed = (time.perf_counter() - start) * 1e3
+    if r.status_code != 200:
+        raise RuntimeError(f"GET {path} -> {r.status_code}")
+    return elapsed
+
+
+async def throughput(url: str, body: bytes, concurrency: int, requests: int, cap_s: float) -> float:
+    """req/s of `concurrency` keep-alive connections posting `body`, for `requests` requests
+    in all or `cap_s` seconds, whichever comes first."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"content-type": "application/json"}
+    done = 0
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120.0) as client:
+        # warm every connection once
+        await asyncio.gather(
+            *(
+                client.post("/v1/layers/inspect", content=body, headers=headers)
+                for _ in range(concurrency)
+            )
+        )
+        start = time.perf_counter()
+        deadline = start + cap_s
+
+        async def worker() -> None:
+            nonlocal done
+            while done < requests and time.perf_counter() < deadline:
+                done += 1
+                r = await client.post("/v1/layers/inspect", content=body, headers=headers)
+                if r.status_code != 200:
+                    raise RuntimeError(f"{r.status_code}: {r.text[:300]}")
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return done / elapsed
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """How many of each measurement to take."""
+
+    small_rounds: int
+    large_rounds: int
+    peer_large_rounds: int
+    tput_requests: int
+    tput_cap_s: float
+
+    @classmethod
+    def for_mode(cls, quick: bool) -> Plan:
+        """The quick plan (about a minute on 2 cores) or the full one."""
+        if quick:
+            return cls(
+                small_rounds=150,
+                large_rounds=4,
+                peer_large_rounds=2,
+                tput_requests=200,
+                tput_cap_s=4.0,
+            )
+        return cls(
+            small_rounds=600,
+            large_rounds=12,
+            peer_large_rounds=3,
+            tput_requests=1500,
+            tput_cap_s=12.0,
+        )
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores, torch version, and the GPU when there is one."""
+    cpu = platform.processor() or "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    info: dict[str, Any] = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def log(msg: str) -> None:
+    """Progress on stderr."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def measure_latency(
+    service: Server, peer: Server | None, device: torch.device, plan: Plan
+) -> dict[str, Any]:
+    """Parts 1, 2 (c=1), 3 and the peer: interleaved latencies and in-process floors."""
+    dev = str(device)
+    small = orjson.dumps(small_body(dev))
+    large = {e: orjson.dumps(large_body(dev, e)) for e in ("json", "base64")}
+    step = torch_small_step(device)
+    large_step, large_out = torch_large_forward(device)
+    keys = ["healthz", "torch_small", "small", "peer_healthz", "peer_small"]
+    t: dict[str, list[float]] = {k: [] for k in keys}
+    with contextlib.ExitStack() as stack:
+        svc = stack.enter_context(httpx.Client(base_url=service.url, timeout=300.0))
+        peer_c = (
+            stack.enter_context(httpx.Client(base_url=peer.url, timeout=300.0)) if peer else None
+        )
+        for _ in range(20):  # warm-up: connections, allocator, autotuning
+            svc.get("/healthz")
+            timed_post(svc, "/v1/layers/inspect", small)
+            step()
+            if peer_c:
+                peer_c.get("/healthz")
+                timed_post(peer_c, "/v1/layers/inspect", small)
+        log(f"small case: {plan.small_rounds} interleaved rounds")
+        for _ in range(plan.small_rounds):
+            t["healthz"].append(timed_get(svc, "/healthz"))
+            t["torch_small"].append(step())
+            t["small"].append(timed_post(svc, "/v1/layers/inspect", small))
+            if peer_c:
+                t["peer_healthz"].append(timed_get(peer_c, "/healthz"))
+                t["peer_small"].append(timed_post(peer_c, "/v1/layers/inspect", small))
+
+        # large case; peak RSS is read on the service process (1 worker: uvicorn serves in it).
+        # Warm the large layer's kernels (cuDNN, libraries) on a small input first, so the
+        # peak counts what serving the large case holds, not one-off library loading.
+        for e in ("json", "base64"):
+            warm = large_body(dev, e)
+            warm["input"]["shape"] = [1, *LARGE_SHAPE[1:]]
+            timed_post(svc, "/v1/layers/inspect", orjson.dumps(warm))
+        pid = service.proc.pid if service.proc else 0
+        rss_before = read_status_kib(pid, "VmRSS")
+        peak_reset = reset_peak_rss(pid)
+        hwm_before = read_status_kib(pid, "VmHWM")
+        lt: dict[str, list[float]] = {k: [] for k in ("json", "base64", "torch", "orjson")}
+        log(f"large case: {plan.large_rounds} interleaved rounds")
+        for _ in range(plan.large_rounds):
+            lt["json"].append(timed_post(svc, "/v1/layers/inspect", large["json"]))
+            lt["base64"].append(timed_post(svc, "/v1/layers/inspect", large["base64"]))
+            lt["torch"].append(large_step())
+            lt["orjson"].append(orjson_encode_ms(large_out))
+        hwm_after = read_status_kib(pid, "VmHWM")
+        peer_large: list[float] = []
+        if peer_c:
+            log(f"peer large case: {plan.peer_large_rounds} rounds (slow by design)")
+            for _ in range(plan.peer_large_rounds):
+                peer_large.append(timed_post(peer_c, "/v1/layers/inspect", large["json"]))
+
+    out_bytes = int(large_out.nbytes)
+    in_bytes = math.prod(LARGE_SHAPE) * 4
+    res: dict[str, Any] = {
+        "healthz_p50_ms": percentile(t["healthz"], 50),
+        "torch_small_p50_ms": percentile(t["torch_small"], 50),
+        "small_p50_ms": percentile(t["small"], 50),
+        "small_p99_ms": percentile(t["small"], 99),
+        "large_torch_p50_ms": percentile(lt["torch"], 50),
+        "large_orjson_p50_ms": percentile(lt["orjson"], 50),
+        "large_json_p50_ms": percentile(lt["json"], 50),
+        "large_base64_p50_ms": percentile(lt["base64"], 50),
+        "rss_before_mib": rss_before / 1024,
+        "peak_rss_mib": hwm_after / 1024,
+        "peak_rss_growth_mib": (hwm_after - (hwm_before if peak_reset else rss_before)) / 1024,
+        "peak_rss_reset": peak_reset,
+        "returned_values_mib": out_bytes / 2**20,
+        "response_tensors_mib": (out_bytes + in_bytes) / 2**20,
+    }
+    if peer_c is not None:
+        res |= {
+            "peer_healthz_p50_ms": percentile(t["peer_healthz"], 50),
+            "peer_small_p50_ms": percentile(t["peer_small"], 50),
+            "peer_small_p99_ms": percentile(t["peer_small"], 99),
+            "peer_large_json_p50_ms": percentile(peer_large, 50),
+        }
+    return res
+
+
+def measure_throughput(
+    url: str, device: str, plan: Plan, levels: Sequence[int]
+) -> dict[int, float]:
+    """req/s of the small case at each concurrency level."""
+    body = orjson.dumps(small_body(device))
+    out: dict[int, float] = {}
+    for c in levels:
+        log(f"throughput at concurrency {c}")
+        out[c] = asyncio.run(throughput(url, body, c, plan.tput_requests, plan.tput_cap_s))
+    return out
+
+
+def evaluate(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets, each with its measured value and PASS/FAIL."""
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, value: float, target: float, at_most: bool, how: str) -> None:
+        rows.append(
+            {
+                "target": name,
+                "value": value,
+                "goal": f"{'<=' if at_most else '>='} {target:g}",
+                "verdict": verdict(value, target, at_most=at_most),
+                "how": how,
+            }
+        )
+
+    floor = r["healthz_p50_ms"] + r["torch_small_p50_ms"]
+    add(
+        "small p50 / (healthz p50 + torch)",
+        ratio(r["small_p50_ms"], floor),
+        TARGETS["small_p50_vs_floor"],
+        True,
+        "c=1, forward+backward, all values",
+    )
+    enc_floor = r["large_orjson_p50_ms"] + r["large_torch_p50_ms"]
+    add(
+        "large json / (orjson encode + torch)",
+        ratio(r["large_json_p50_ms"], enc_floor),
+        TARGETS["large_json_vs_encode_floor"],
+        True,
+        "forward, output values",
+    )
+    add(
+        "large json / large base64",
+        ratio(r["large_json_p50_ms"], r["large_base64_p50_ms"]),
+        TARGETS["large_base64_speedup"],
+        False,
+        "base64 speed-up",
+    )
+    if "peer_small_p50_ms" in r:
+        add(
+            "peer / service, large json",
+            ratio(r["peer_large_json_p50_ms"], r["large_json_p50_ms"]),
+            TARGETS["peer_speedup_large"],
+            False,
+            "p50 latency",
+        )
+        add(
+            "peer / service, small",
+            ratio(r["peer_small_p50_ms"], r["small_p50_ms"]),
+            TARGETS["peer_speedup_small"],
+            False,
+            "p50 latency",
+        )
+    add(
+        "peak RSS growth / returned tensor bytes",
+        ratio(r["peak_rss_growth_mib"], r["response_tensors_mib"]),
+        TARGETS["peak_rss_vs_tensor_bytes"],
+        True,
+        "VmHWM growth over the large requests vs input+output bytes of the response "
+        f"(vs output values only: {ratio(r['peak_rss_growth_mib'], r['returned_values_mib']):.2f})",
+    )
+    tput = r.get("throughput_c32", {})
+    if "1" in tput and "2" in tput:
+        add(
+            "req/s at c=32, 2 workers / 1 worker",
+            ratio(tput["2"], tput["1"]),
+            TARGETS["workers_scaling"],
+            False,
+            f"LAYERSCOPE_WORKERS=1,2 (TORCH_THREADS={r.get('torch_threads_per_worker')})",
+        )
+    return rows
+
+
+def render_markdown(r: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """The results as the README's tables."""
+    m = r["machine"]
+    where = f"{m['cpu']}, {m['cores']} cores" + (f", {m['gpu']}" if "gpu" in m else "")
+    lines = [
+        f"Device `{r['device']}` on {where}; torch {m['torch']}, Python {m['python']}; "
+        f"mode {r['mode']}; command `{r['command']}`.",
+        "",
+        "| measure | layerscope | naive peer |",
+        "| --- | ---: | ---: |",
+    ]
+
+    def ms(key: str) -> str:
+        return f"{r[key]:.2f} ms" if key in r else "-"
+
+    lines += [
+        f"| healthz p50 | {ms('healthz_p50_ms')} | {ms('peer_healthz_p50_ms')} |",
+        f"| small: in-process torch forward+backward p50 | {ms('torch_small_p50_ms')} | |",
+        f"| small p50 (c=1) | {ms('small_p50_ms')} | {ms('peer_small_p50_ms')} |",
+        f"| small p99 (c=1) | {ms('small_p99_ms')} | {ms('peer_small_p99_ms')} |",
+    ]
+    for c, v in r.get("throughput", {}).items():
+        lines.append(f"| small req/s at c={c} (1 worker) | {v:.0f} | |")
+    for w, v in r.get("throughput_c32", {}).items():
+        lines.append(f"| small req/s at c=32, {w} worker(s) | {v:.0f} | |")
+    lines += [
+        f"| large: in-process torch forward p50 | {ms('large_torch_p50_ms')} | |",
+        f"| large: in-process orjson encode of the output p50 | {ms('large_orjson_p50_ms')} | |",
+        f"| large json p50 | {ms('large_json_p50_ms')} | {ms('peer_large_json_p50_ms')} |",
+        f"| large base64 p50 | {ms('large_base64_p50_ms')} | |",
+        f"| large: peak RSS growth (server, VmHWM) | {r['peak_rss_growth_mib']:.1f} MiB | |",
+        f"| large: bytes of input+output tensors / of output values | "
+        f"{r['response_tensors_mib']:.1f} / {r['returned_values_mib']:.1f} MiB | |",
+        "",
+        "| target | measured | goal | verdict |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    lines += [
+        f"| {row['target']} ({row['how']}) | {row['value']:.2f} | {row['goal']} | "
+        f"{row['verdict']} |"
+        for row in rows
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print the tables; write --out if asked."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.http_bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="fewer rounds (default)")
+    mode.add_argument("--full", action="store_true", help="more rounds, steadier figures")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    parser.add_argument(
+        "--workers", default="1,2", help="worker counts for the c=32 throughput (default 1,2)"
+    )
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=0,
+        help="LAYERSCOPE_TORCH_THREADS for 1 worker (default: torch's default); "
+        "with N workers each gets max(1, cores // N)",
+    )
+    parser.add_argument("--no-peer", action="store_true", help="skip the naive peer")
+    parser.add_argument(
+        "--out", type=Path, help="write results to PATH.json and PATH.md (the README table)"
+    )
+    args = parser.parse_args(argv)
+
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            print(
+                f"--device {args.device}: CUDA is not available on this machine "
+                f"(torch {torch.__version__}, cuda build {torch.version.cuda}); "
+                "run on a GPU machine or use --device cpu",
+                file=sys.stderr,
+            )
+            return 2
+        if device.index is None:
+            device = torch.device("cuda", 0)
+        if device.index >= torch.cuda.device_count():
+            print(
+                f"--device {args.device}: only {torch.cuda.device_count()} GPU(s)", file=sys.stderr
+            )
+            return 2
+    elif device.type != "cpu":
+        print(f"--device {args.device}: use cpu, cuda or cuda:N", file=sys.stderr)
+        return 2
+    plan = Plan.for_mode(quick=not args.full)
+    workers = [int(w) for w in args.workers.split(",") if w]
+    cores = os.cpu_count() or 1
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+
+    results: dict[str, Any] = {
+        "device": str(device),
+        "mode": "full" if args.full else "quick",
+        "command": "python -m bench.http_bench " + " ".join(argv or sys.argv[1:]),
+        "machine": machine(),
+    }
+    with contextlib.ExitStack() as stack:
+        service = stack.enter_context(
+            running(service_server(str(device), 1, args.torch_threads), "/readyz")
+        )
+        peer = None
+        if not args.no_peer:
+            peer = stack.enter_context(running(peer_server(1, args.torch_threads), "/healthz"))
+        results |= measure_latency(service, peer, device, plan)
+        results["throughput"] = {
+            str(c): v
+            for c, v in measure_throughput(service.url, str(device), plan, [1, 8, 32]).items()
+        }
+    c32: dict[str, float] = {}
+    per_worker: dict[str, int] = {}
+    for w in workers:
+        threads = args.torch_threads if w == 1 else max(1, cores // w)
+        per_worker[str(w)] = threads
+        if w == 1 and not args.torch_threads:
+            c32["1"] = results["throughput"]["32"]
+            continue
+        with running(service_server(str(device), w, threads), "/readyz") as svc:
+            c32[str(w)] = measure_throughput(svc.url, str(device), plan, [32])[32]
+    results["throughput_c32"] = c32
+    results["torch_threads_per_worker"] = per_worker
+    rows = evaluate(results)
+    results["targets"] = rows
+    table = render_markdown(results, rows)
+    print(table)
+    if args.out:
+        # PATH gets its own format (.json: JSON, else markdown); the other lies beside it
+        as_json = args.out.with_suffix(".json") if args.out.suffix != ".json" else args.out
+        as_md = args.out if args.out.suffix != ".json" else args.out.with_suffix(".md")
+        as_json.write_text(json.dumps(results, indent=2) + "\n")
+        as_md.write_text(table)
+        log(f"wrote {as_json} and {as_md}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
