@@ -8,9 +8,11 @@ uvicorn the same way) as subprocesses, and drives both with httpx over keep-aliv
 Every latency figure that feeds a ratio is measured interleaved, round-robin in one loop
 (healthz, service, peer, in-process torch), so a noisy machine slows all sides alike.
 
-Client overhead: httpx costs roughly 0.1-0.3 ms of client CPU per request; it sits in every
-HTTP figure (healthz included), so the floor carries it too. At concurrency 8 and 32 the client
-shares the machine's cores with the server: req/s there is a lower bound.
+Clients: latencies come from one keep-alive `http.client` connection per server (the standard
+library reads a 19 MB body in large socket reads, where httpx's pure-Python path takes ~45 ms of
+client time on it); its per-request overhead sits in every HTTP figure, healthz included, so the
+floor carries it too. Throughput uses httpx's async client; at concurrency 8 and 32 the client
+shares the machine's cores with the server, so req/s there is a lower bound.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import http.client
 import json
 import math
 import os
@@ -30,6 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -307,24 +311,54 @@ def orjson_encode_ms(array: np.ndarray) -> float:
 # --- HTTP drivers -----------------------------------------------------------------------------
 
 
-def timed_post(client: httpx.Client, path: str, body: bytes) -> float:
+class KeepAliveClient:
+    """A persistent HTTP/1.1 connection with the standard library's http.client.
+
+    Used for the latency figures: it reads a response body in large `recv_into` calls, where
+    httpx's pure-Python h11 path spends ~45 ms just receiving the 19 MB JSON of the large case
+    (urllib: ~9 ms, measured side by side here). Latency is then the server's, not the
+    client's parser's. The throughput figures keep httpx's async client for concurrency.
+    """
+
+    def __init__(self, url: str, timeout: float = 300.0) -> None:
+        parts = urlsplit(url)
+        self.conn = http.client.HTTPConnection(
+            parts.hostname or "127.0.0.1", parts.port, timeout=timeout
+        )
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        """Send one request and read the whole answer."""
+        headers = {"content-type": "application/json"} if body is not None else {}
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        return response.status, response.read()
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        """GET `path`."""
+        return self.request("GET", path)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+
+def timed_post(client: KeepAliveClient, path: str, body: bytes) -> float:
     """POST `body` and read the whole answer; return ms; raise on a non-200."""
     start = time.perf_counter()
-    r = client.post(path, content=body, headers={"content-type": "application/json"})
-    r.read()
+    status, data = client.request("POST", path, body)
     elapsed = (time.perf_counter() - start) * 1e3
-    if r.status_code != 200:
-        raise RuntimeError(f"POST {path} -> {r.status_code}: {r.text[:500]}")
+    if status != 200:
+        raise RuntimeError(f"POST {path} -> {status}: {data[:500]!r}")
     return elapsed
 
 
-def timed_get(client: httpx.Client, path: str) -> float:
+def timed_get(client: KeepAliveClient, path: str) -> float:
     """GET `path`; return ms; raise on a non-200."""
     start = time.perf_counter()
-    r = client.get(path)
+    status, _ = client.get(path)
     elapsed = (time.perf_counter() - start) * 1e3
-    if r.status_code != 200:
-        raise RuntimeError(f"GET {path} -> {r.status_code}")
+    if status != 200:
+        raise RuntimeError(f"GET {path} -> {status}")
     return elapsed
 
 
@@ -428,9 +462,9 @@ def measure_latency(
     keys = ["healthz", "torch_small", "small", "peer_healthz", "peer_small"]
     t: dict[str, list[float]] = {k: [] for k in keys}
     with contextlib.ExitStack() as stack:
-        svc = stack.enter_context(httpx.Client(base_url=service.url, timeout=300.0))
+        svc = stack.enter_context(contextlib.closing(KeepAliveClient(service.url)))
         peer_c = (
-            stack.enter_context(httpx.Client(base_url=peer.url, timeout=300.0)) if peer else None
+            stack.enter_context(contextlib.closing(KeepAliveClient(peer.url))) if peer else None
         )
         for _ in range(20):  # warm-up: connections, allocator, autotuning
             svc.get("/healthz")

@@ -4,13 +4,13 @@ Values leave straight from their buffers: a numpy view for orjson (encoding=json
 little-endian bytes in base64 (encoding=base64); never `tolist()` or a per-element loop.
 """
 
-import base64
 import binascii
 import math
 from typing import Any
 
 import numpy as np
 import orjson
+import pybase64
 import torch
 
 from schemas.tensors import Encoding, TensorData
@@ -70,7 +70,7 @@ def _from_base64(data: TensorData, field: str) -> np.ndarray:
             "send exactly the bytes of the shape",
         )
     try:
-        raw = base64.b64decode(data.data_b64, validate=True)
+        raw = pybase64.b64decode(data.data_b64, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise unprocessable(
             "invalid-base64",
@@ -158,7 +158,7 @@ def stats(tensor: torch.Tensor) -> dict[str, Any]:
     count = t.numel()
     if count == 0:
         return _stats_dict([math.nan] * 4, 0, 0, 0, 0)
-    if t.device.type == "cpu" and count <= SMALL_STATS and t.dtype in _NUMPY_REDUCIBLE:
+    if t.device.type == "cpu" and t.dtype in _NUMPY_REDUCIBLE:
         return _stats_numpy(t.numpy(force=True).reshape(-1))
     lo, hi = torch.aminmax(t)
     nonzero = torch.count_nonzero(t)
@@ -186,8 +186,10 @@ def stats(tensor: torch.Tensor) -> dict[str, Any]:
     return _stats_dict(values[:4], count, n_finite, nans, count - int(values[4]))
 
 
-# Below this many values, numpy's reductions (a few µs each, single-threaded) beat torch's
-# dispatch and thread-pool start-up; above it torch's parallel reductions win.
+# On the CPU, numpy's single-threaded SIMD reductions beat torch's: for small tensors torch's
+# dispatch dominates, and for large ones its thread pool, on a busy 2-core machine, made
+# aminmax + std_mean + count_nonzero of 1.7 M floats take 30 ms against numpy's 3 ms.
+# Tensors on a GPU are reduced there (torch path) unless they come to the host anyway.
 SMALL_STATS = 1 << 16
 _NUMPY_REDUCIBLE = frozenset({torch.float32, torch.float64})
 
@@ -244,7 +246,7 @@ def encode(tensor: torch.Tensor, *, with_values: bool, encoding: Encoding) -> di
             little = np.ascontiguousarray(array.astype(array.dtype.newbyteorder("<"), copy=False))
             # b64encode reads the buffer in place; a Fragment is written by orjson verbatim
             # (base64 needs no escaping), skipping a str copy and orjson's scan of 9 MB.
-            out["data_b64"] = orjson.Fragment(b'"' + base64.b64encode(little.data) + b'"')
+            out["data_b64"] = orjson.Fragment(b'"' + pybase64.b64encode(little.data) + b'"')
         else:
             out["data"] = array
     return out
