@@ -14,6 +14,7 @@ from schemas.problems import Problem
 from service import __version__
 from service.auth import require_api_key
 from service.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
+from service.logs import configure_logging
 from service.middleware.body_limit import BodyLimitMiddleware
 from service.middleware.request_context import RequestContextMiddleware
 from service.routes import autograd, health, info, layers, metrics, mnist, models
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for `settings` (default: from the `LAYERSCOPE_` environment)."""
     runtime = Runtime.from_settings(settings or get_settings())
     s = runtime.settings
+    configure_logging(s.log_level)
     protect_docs = bool(s.api_keys) and not s.docs_public
 
     @asynccontextmanager

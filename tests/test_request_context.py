@@ -6,6 +6,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
+from service.logs import JsonFormatter
 from service.middleware.request_context import request_id_from
 
 
@@ -27,10 +28,19 @@ def test_request_id_from_rejects_junk() -> None:
 def test_one_json_log_line_per_request(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="layerscope.access"):
-        client.get("/v1/info", headers={"X-Request-ID": "log-me"})
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "layerscope.access"]
+    logger = logging.getLogger("layerscope")
+    formatter = next(h.formatter for h in logger.handlers if isinstance(h.formatter, JsonFormatter))
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="layerscope.access"):
+            client.get("/v1/info", headers={"X-Request-ID": "log-me"})
+    finally:
+        logger.removeHandler(caplog.handler)
+    lines = [
+        json.loads(formatter.format(r)) for r in caplog.records if r.name == "layerscope.access"
+    ]
     mine = [line for line in lines if line["request_id"] == "log-me"]
     assert len(mine) == 1
     assert mine[0]["route"] == "/v1/info" and mine[0]["status"] == 200
     assert mine[0]["duration_ms"] >= 0
+    assert mine[0]["msg"] == "request" and mine[0]["level"] == "info"

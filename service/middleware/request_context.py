@@ -5,7 +5,6 @@ import re
 import time
 import uuid
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.metrics import Metrics
@@ -65,9 +64,9 @@ class RequestContextMiddleware:
             if log.isEnabledFor(logging.INFO):
                 client = scope.get("client")
                 log.info(
-                    orjson.dumps(
-                        {
-                            "event": "request",
+                    "request",
+                    extra={
+                        "fields": {
                             "request_id": request_id,
                             "method": scope["method"],
                             "path": scope["path"],
@@ -76,5 +75,5 @@ class RequestContextMiddleware:
                             "duration_ms": round(elapsed * 1e3, 3),
                             "client": client[0] if client else None,
                         }
-                    ).decode()
+                    },
                 )
