@@ -1,4 +1,4 @@
-"""The model variants: upload inspect and per-layer render."""
+"""service/routes/models.py: upload inspect, per-layer render, summary formats, examples."""
 
 import json
 
@@ -86,3 +86,37 @@ def test_model_render_weights_and_bad_layer(client: TestClient) -> None:
         json={"layers": LAYERS, "input": MNIST0, "layer": 1, "view": "weights"},
     )
     assert r.status_code == 422 and r.json()["type"] == "/problems/no-weights"
+
+
+def test_examples_are_documented(client: TestClient) -> None:
+    from schemas.examples import MODEL_EXAMPLES, SUMMARY_EXAMPLES
+
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, examples in (
+        ("/v1/models/inspect", MODEL_EXAMPLES),
+        ("/v1/models/summary", SUMMARY_EXAMPLES),
+    ):
+        body = paths[path]["post"]["requestBody"]["content"]["application/json"]
+        assert body["examples"] == examples
+    assert "text/plain" in paths["/v1/models/summary"]["post"]["responses"]["200"]["content"]
+
+
+def test_summary_format_by_query_or_accept(client: TestClient) -> None:
+    from service.summary import render_text
+
+    body = {"layers": LAYERS, "input_shape": [1, 1, 28, 28]}
+    as_json = client.post("/v1/models/summary", json=body)
+    assert as_json.headers["content-type"] == "application/json"
+    table = as_json.json()
+    expected_text = render_text(table)
+    by_query = client.post("/v1/models/summary?format=text", json=body)
+    by_accept = client.post("/v1/models/summary", json=body, headers={"accept": "text/plain"})
+    for r in (by_query, by_accept):
+        assert r.headers["content-type"].startswith("text/plain")
+        assert r.text == expected_text
+    forced = client.post(
+        "/v1/models/summary?format=json", json=body, headers={"accept": "text/plain"}
+    )
+    assert forced.json() == table
+    assert table["layers"][0]["output_shape"] == [1, 4, 24, 24]
+    assert table["summary"]["parameter_count"] == 4 * 25 + 4

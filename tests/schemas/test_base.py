@@ -1,0 +1,67 @@
+"""schemas/base.py: strict models, the Shape and Seed bounds, variant tags."""
+
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from schemas.base import (
+    MAX_DIM_SIZE,
+    MAX_RANK,
+    VARIANT_MARK,
+    ResponseModel,
+    Seed,
+    Shape,
+    StrictModel,
+    variant,
+)
+
+SHAPE: TypeAdapter[Any] = TypeAdapter(Shape)
+SEED: TypeAdapter[Any] = TypeAdapter(Seed)
+
+
+def test_constants() -> None:
+    assert (MAX_DIM_SIZE, MAX_RANK, VARIANT_MARK) == (1 << 24, 8, "~")
+    assert variant("x").tag == "~x"
+
+
+def test_strict_and_response_models_forbid_extras() -> None:
+    class Req(StrictModel):
+        a: int
+
+    class Resp(ResponseModel):
+        a: int
+
+    for cls in (Req, Resp):
+        with pytest.raises(ValidationError) as info:
+            cls.model_validate({"a": 1, "b": 2})
+        assert [(e["loc"], e["type"]) for e in info.value.errors()] == [(("b",), "extra_forbidden")]
+
+
+@pytest.mark.parametrize("shape", [[1], [MAX_DIM_SIZE], [1] * MAX_RANK])
+def test_shape_accepted(shape: list[int]) -> None:
+    assert SHAPE.validate_python(shape) == shape
+
+
+@pytest.mark.parametrize(
+    ("shape", "loc", "kind"),
+    [
+        ([], (), "too_short"),
+        ([1] * (MAX_RANK + 1), (), "too_long"),
+        ([2, 0], (1,), "greater_than_equal"),
+        ([MAX_DIM_SIZE + 1], (0,), "less_than_equal"),
+        ([1.5], (0,), "int_from_float"),
+    ],
+)
+def test_shape_refused(shape: list[Any], loc: tuple[int, ...], kind: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        SHAPE.validate_python(shape)
+    assert [(e["loc"], e["type"]) for e in info.value.errors()] == [(loc, kind)]
+
+
+def test_seed_bounds_are_manual_seeds() -> None:
+    assert SEED.validate_python(0) == 0
+    assert SEED.validate_python(2**63 - 1) == 2**63 - 1
+    for bad in (-1, 2**63):
+        with pytest.raises(ValidationError):
+            SEED.validate_python(bad)
