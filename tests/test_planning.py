@@ -188,11 +188,6 @@ def test_grad_output_plan() -> None:
     assert err.errors[0]["fix"] == "use shape [2, 1]"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a shape of more than 2**64 elements makes check_elements put a >64-bit int in "
-    "the problem's context, which orjson cannot serialize: 500 instead of 413",
-)
 def test_astronomical_shape_is_413_not_500() -> None:
     from service.app import create_app
 

@@ -4,17 +4,21 @@ import base64
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 import torch
 from torch import nn
 
 from service.codec import stats
+from service.responses import ORJSON_OPTIONS
 from service.tensor_report import TensorReporter, grad_fn_name
 
 ALL: list[Any] = ["input", "output", "parameters", "gradients"]
 
 
 def values(obj: dict[str, Any]) -> torch.Tensor:
+    # base64 values are an orjson Fragment until rendered: read them as a client would
+    obj = orjson.loads(orjson.dumps(obj, option=ORJSON_OPTIONS))
     if "data_b64" in obj:
         raw = np.frombuffer(base64.b64decode(obj["data_b64"]), dtype="<f4")
         return torch.from_numpy(raw.copy()).reshape(obj["shape"])
