@@ -22,7 +22,7 @@ def values(obj: dict[str, Any]) -> torch.Tensor:
     if "data_b64" in obj:
         raw = np.frombuffer(base64.b64decode(obj["data_b64"]), dtype="<f4")
         return torch.from_numpy(raw.copy()).reshape(obj["shape"])
-    return torch.from_numpy(np.asarray(obj["data"])).reshape(obj["shape"])
+    return torch.from_numpy(np.asarray(obj["data"], dtype=np.float32)).reshape(obj["shape"])
 
 
 def run() -> tuple[nn.Linear, torch.Tensor, torch.Tensor]:
