@@ -84,7 +84,9 @@ def test_busy_service_answers_503_with_retry_after(monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.cuda
 def test_real_cuda_out_of_memory_recovers() -> None:
-    app = create_app(make_settings(device="cuda"))
+    # limits raised so the request passes planning and meets the (capped) device memory
+    settings = make_settings(device="cuda", max_tensor_elements=10**9, max_total_elements=10**10)
+    app = create_app(settings)
     body = {
         "layer": {"type": "conv2d", "in_channels": 64, "out_channels": 256, "kernel_size": 3},
         "input": {"shape": [32, 64, 256, 256]},
