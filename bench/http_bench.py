@@ -273,7 +273,9 @@ def torch_small_step(device: torch.device) -> Callable[[], float]:
         y = layer(x.requires_grad_(True))
         y.sum().backward()
         if device.type == "cuda":  # the device-to-host copies of what the service returns
-            for t in (x, x.grad, y, layer.weight, layer.weight.grad, layer.bias, layer.bias.grad):
+            bias = layer.bias
+            assert bias is not None
+            for t in (x, x.grad, y, layer.weight, layer.weight.grad, bias, bias.grad):
                 assert t is not None
                 t.detach().cpu()
         _sync(device)
