@@ -214,7 +214,7 @@ def main() -> None:
                 lang = "json"
             except ValueError:
                 body, lang = out, "text"
-            print(f"#### {title}\n\n```bash\n{shown}\n```\n\n```{lang}\n{body}\n```\n")
+            print(f"### {title}\n\n```bash\n{shown}\n```\n\n```{lang}\n{body}\n```\n")
     finally:
         server.terminate()
         server.wait(10)
