@@ -20,8 +20,8 @@ from schemas.base import (
     variant,
 )
 from schemas.inputs import key_discriminator
-from schemas.requests import DEVICE_PATTERN
-from schemas.tensors import Encoding, TensorData, TensorOut
+from schemas.requests import DeviceOption, EncodingOption
+from schemas.tensors import TensorData, TensorOut
 
 MAX_GRAPH_TENSORS = 64
 """Most leaf tensors in one request; also the most ops."""
@@ -181,15 +181,8 @@ class AutogradRequest(StrictModel):
     backward: AutogradBackward | None = Field(
         default=None, description="A backward pass; absent = forward only (every grad null)."
     )
-    encoding: Encoding = Field(
-        default="json",
-        description="`json`: flat row-major lists; `base64`: little-endian raw bytes "
-        "in `data_b64`.",
-    )
-    device: Annotated[str, Field(pattern=DEVICE_PATTERN)] | None = Field(
-        default=None,
-        description="`cpu` or `cuda[:N]`; default: the service's configured device.",
-    )
+    encoding: EncodingOption = "json"
+    device: DeviceOption = None
 
 
 class GraphTensorOut(ResponseModel):

@@ -16,6 +16,20 @@ ALL_INCLUDES: tuple[IncludeItem, ...] = ("input", "output", "parameters", "gradi
 
 DEVICE_PATTERN = r"^(cpu|cuda(:[0-9]{1,2})?)$"
 
+EncodingOption = Annotated[
+    Encoding,
+    Field(
+        description="`json`: flat row-major lists; `base64`: little-endian raw bytes in `data_b64`."
+    ),
+]
+"""How tensor values travel in a response (the `encoding` field of every request)."""
+
+DeviceOption = Annotated[
+    Annotated[str, Field(pattern=DEVICE_PATTERN)] | None,
+    Field(description="`cpu` or `cuda[:N]`; default: the service's configured device."),
+]
+"""Where a request runs (the `device` field of every request)."""
+
 
 class SeedWeights(StrictModel):
     """Parameters equal to `torch.manual_seed(seed)` followed by the module's constructor on CPU."""
@@ -72,15 +86,8 @@ class RunOptions(StrictModel):
         description="Which tensors carry their values; shapes and stats are always returned. "
         "`images` adds PNG renderings as data URIs (not in the default).",
     )
-    encoding: Encoding = Field(
-        default="json",
-        description="`json`: flat row-major lists; `base64`: little-endian raw bytes "
-        "in `data_b64`.",
-    )
-    device: Annotated[str, Field(pattern=DEVICE_PATTERN)] | None = Field(
-        default=None,
-        description="`cpu` or `cuda[:N]`; default: the service's configured device.",
-    )
+    encoding: EncodingOption = "json"
+    device: DeviceOption = None
 
 
 class LayerInspectRequest(RunOptions):
