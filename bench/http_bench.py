@@ -42,25 +42,14 @@ import orjson
 import torch
 from torch import nn
 
+from schemas.examples import LAYER_EXAMPLES
+
 ROOT = Path(__file__).resolve().parent.parent
 
-SMALL_LAYER: dict[str, Any] = {
-    "type": "conv2d",
-    "in_channels": 1,
-    "out_channels": 20,
-    "kernel_size": 5,
-    "stride": 1,
-}
+# The two cases, taken from the OpenAPI worked examples so they cannot drift apart.
+SMALL_LAYER: dict[str, Any] = LAYER_EXAMPLES["mnist_conv"]["value"]["layer"]
 SMALL_SHAPE = [1, 1, 28, 28]
-LARGE_LAYER: dict[str, Any] = {
-    "type": "conv2d",
-    "in_channels": 16,
-    "out_channels": 33,
-    "kernel_size": [3, 5],
-    "stride": [2, 1],
-    "padding": [4, 2],
-    "dilation": [3, 1],
-}
+LARGE_LAYER: dict[str, Any] = LAYER_EXAMPLES["strided_dilated_conv"]["value"]["layer"]
 LARGE_SHAPE = [20, 16, 50, 100]
 
 TARGETS = {
