@@ -105,6 +105,12 @@ class LayerTrace(LayerRow):
     parameters: dict[str, GradTensorOut] = Field(
         description="Parameters by state_dict name (e.g. `0.weight`), with their gradients."
     )
+    images: Images | None = Field(
+        default=None,
+        description="This layer's pictures as PNG data URIs (its input, output, weights and "
+        "their gradients, as POST /v1/models/render draws them with default options), when "
+        "`include` has `images`.",
+    )
 
 
 class ModelSummaryResponse(ResponseModel):
@@ -132,7 +138,7 @@ class ModelInspectResponse(ModelSummaryResponse):
     images: Images | None = Field(
         default=None,
         description="PNG data URIs of the model's input and final output (and input_grad), "
-        "when `include` has `images`; per-layer pictures: POST /v1/models/render.",
+        "when `include` has `images`; each layer carries its own under `layers[i].images`.",
     )
 
 

@@ -81,6 +81,7 @@ def run_layer(
 
 
 def weight_of(module: nn.Module) -> torch.Tensor | None:
+    """The module's `weight` tensor (conv, linear), or None for layers without one."""
     weight = getattr(module, "weight", None)
     return weight if isinstance(weight, torch.Tensor) else None
 

@@ -95,12 +95,23 @@ def inspect_model(
     backward = request.backward is not None
     report = TensorReporter(request.include, request.encoding, backward)
     table = done_run.model_plan.table()
+    layer_input, input_grad = done.input, done.input.grad
     for row, layer, output, grad in zip(
         table["layers"], model.children(), found.outputs, found.grads, strict=True
     ):
         assert output is not None, "every layer of an nn.Sequential runs once"
         row["output"] = report.output(output, grad)
         row["parameters"] = report.parameters(layer, prefix=f"{row['index']}.")
+        if "images" in request.include:
+            row["images"] = default_images(
+                input=layer_input,
+                output=output,
+                weight=weight_of(layer),
+                backward=backward,
+                input_grad=input_grad,
+                max_pixels=runtime.settings.max_render_pixels,
+            )
+        layer_input, input_grad = output, grad
     body: dict[str, Any] = table | {
         "device": str(done_run.device),
         "seeds": {"input": done_run.plan.seed, "weights": done_run.weight_seed},

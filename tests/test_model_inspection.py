@@ -300,3 +300,29 @@ def test_seed_pipeline_on_cuda_equals_cpu(client: TestClient) -> None:
     for a, b in zip(cpu["layers"], gpu["layers"], strict=True):
         assert_close(values(b["output"]), values(a["output"]), atol=1e-4, rtol=1e-4)
         assert_close(values(b["output"]["grad"]), values(a["output"]["grad"]), atol=1e-4, rtol=1e-4)
+
+
+def test_each_layer_carries_its_pictures_as_render_draws_them(client: TestClient) -> None:
+    import base64
+
+    body = {
+        "layers": SEED_PIPELINE,
+        "input": {"shape": [1, 1, 28, 28]},
+        "backward": {"target": "sum"},
+        "include": ["images"],
+    }
+    got = client.post("/v1/models/inspect", json=body).json()
+    for row in got["layers"]:
+        images = row["images"]
+        assert images["output"].startswith("data:image/png;base64,")
+        assert (images["weights"] is not None) == (row["parameter_count"] > 0)
+        assert images["input_grad"] is not None
+    conv = got["layers"][0]["images"]
+    assert conv["weight_grad"] is not None
+    for index, view in ((0, "weights"), (1, "output"), (2, "input_grad")):
+        png = client.post(
+            "/v1/models/render",
+            json={k: v for k, v in body.items() if k != "include"} | {"layer": index, "view": view},
+        ).content
+        uri = got["layers"][index]["images"][view]
+        assert base64.b64decode(uri.split(",", 1)[1]) == png
