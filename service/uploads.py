@@ -9,7 +9,7 @@ import io
 from typing import Any, BinaryIO
 
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision.transforms.v2 import functional as F
 
 from service.errors import ProblemError, field_error
@@ -68,6 +68,10 @@ def _too_many_pixels(field: str, width: int, height: int, limit: int) -> Problem
     )
 
 
+ORIENTATION_TAG = 0x0112
+"""EXIF Orientation."""
+
+
 def decode_image(
     data: bytes, max_pixels: int, field: str = "image"
 ) -> tuple[torch.Tensor, dict[str, Any]]:
@@ -99,7 +103,12 @@ def decode_image(
     try:
         img.seek(0)
         img.load()
-        tensor = F.pil_to_tensor(_to_l_or_rgb(img))
+        orientation = img.getexif().get(ORIENTATION_TAG, 1)
+        # A phone photo of a drawing is stored sideways with an EXIF Orientation tag; apply it,
+        # as an image viewer would, so the digit stands upright.
+        upright = ImageOps.exif_transpose(img) if orientation != 1 else img
+        source["exif_orientation"] = orientation
+        tensor = F.pil_to_tensor(_to_l_or_rgb(upright))
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(field, width, height, max_pixels) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

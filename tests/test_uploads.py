@@ -1,5 +1,6 @@
 """POST /v1/layers/inspect/upload: images in every format, bad files as 4xx problem details."""
 
+import io
 import json
 from typing import Any
 
@@ -202,3 +203,18 @@ def test_decompression_bomb_is_413_before_decoding() -> None:
 def test_huge_bomb_refused_by_pillow_is_413(client: TestClient) -> None:
     r = upload(client, png_declaring(100_000, 100_000))
     assert r.status_code == 413 and r.json()["type"] == "/problems/image-too-large"
+
+
+def test_exif_orientation_is_applied(client: TestClient) -> None:
+    pixels, _ = digit(0)
+    upright = upload(client, encode(pixels, "PNG")).json()
+    # stored turned a quarter turn, with EXIF saying so (Orientation 6: rotate 90° clockwise
+    # to view), as a phone camera writes it
+    stored = Image.fromarray(np.rot90(pixels, k=1).copy())
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    stored.save(buffer, format="WEBP", lossless=True, exif=exif)
+    turned = upload(client, buffer.getvalue(), name="photo.webp").json()
+    assert turned["preprocessing"]["source"]["exif_orientation"] == 6
+    torch.testing.assert_close(input_of(turned), input_of(upright), atol=0, rtol=0)
