@@ -28,9 +28,10 @@ CHECKS = [
 
 @schema.parametrize()
 @settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("LAYERSCOPE_FUZZ_EXAMPLES", "40")),
     deadline=None,
-    # The same examples every run, so CI is stable; LAYERSCOPE_FUZZ_EXPLORE=1 draws new ones.
+    # The same examples every run, so CI is stable; LAYERSCOPE_FUZZ_EXPLORE=1 draws new ones
+    # (and LAYERSCOPE_FUZZ_EXAMPLES=N draws more of them).
     derandomize=not os.environ.get("LAYERSCOPE_FUZZ_EXPLORE"),
     database=None,
     suppress_health_check=list(HealthCheck),
