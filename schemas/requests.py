@@ -14,7 +14,7 @@ IncludeItem = Literal["input", "output", "parameters", "gradients", "images"]
 ALL_INCLUDES: tuple[IncludeItem, ...] = ("input", "output", "parameters", "gradients")
 """The default `include`: every tensor's values; `images` (PNG data URIs) only when asked."""
 
-DEVICE_PATTERN = r"^(cpu|cuda(:[0-9]{1,2})?)$"
+DEVICE_PATTERN = r"^(cpu|cuda(:(0|[1-9][0-9]?))?)$"
 
 EncodingOption = Annotated[
     Encoding,

@@ -42,8 +42,17 @@ def resolve_device(requested: str | None, fallback: torch.device) -> torch.devic
     """Return the device a request asked for, or the service default; 422 if it is not here."""
     if requested is None:
         return fallback
-    device = _normalize(requested)
     names = available_devices()
+    try:
+        device = _normalize(requested)
+    except RuntimeError as exc:  # a name torch does not parse, e.g. "cuda:00"
+        raise unprocessable(
+            "device-unavailable",
+            "body.device",
+            f"device {requested!r} is not a device name",
+            f"use one of: {', '.join(names)}",
+            context={"available": names},
+        ) from exc
     if str(device) not in names:
         raise unprocessable(
             "device-unavailable",

@@ -24,6 +24,9 @@ def test_resolve() -> None:
     assert resolve_device(None, cpu) == cpu
     assert resolve_device("cpu", cpu) == cpu
     with pytest.raises(ProblemError) as err:
+        resolve_device("cuda:00", cpu)  # past the schema's pattern, torch's parser refuses it
+    assert err.value.status == 422
+    with pytest.raises(ProblemError) as err:
         resolve_device("cuda:9", cpu)
     assert err.value.status == 422
     assert err.value.context == {"available": available_devices()}
