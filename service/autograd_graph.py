@@ -272,15 +272,20 @@ def _name_finding(
             context | {"defined_at": later},
         )
     known = sorted(defined)
-    close = difflib.get_close_matches(arg, known, n=1)
-    hint = f"did you mean `{close[0]}`? " if close else ""
     return _Finding(
         "unknown-name",
         field,
         f"{step}: args[{j}] is `{arg}`, which is neither a leaf nor an earlier step",
-        f"{hint}use one of: {', '.join(known)}",
+        _name_fix(arg, known),
         context | {"known": known},
     )
+
+
+def _name_fix(name: str, known: list[str]) -> str:
+    """The fix for an unknown name: the closest known one, then all of them."""
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean `{close[0]}`? " if close else ""
+    return f"{hint}use one of: {', '.join(known)}"
 
 
 def _path(depends: dict[str, list[str]], start: str, goal: str) -> list[str] | None:
@@ -335,13 +340,11 @@ def _backward_findings(backward: AutogradBackward, defined: set[str]) -> Iterato
     named += [(f"body.backward.retain_grad.{j}", n) for j, n in enumerate(backward.retain_grad)]
     for field, name in named:
         if name not in defined:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean `{close[0]}`? " if close else ""
             yield _Finding(
                 "unknown-name",
                 field,
                 f"backward: `{name}` is neither a leaf nor a step",
-                f"{hint}use one of: {', '.join(known)}",
+                _name_fix(name, known),
                 {"known": known},
             )
 

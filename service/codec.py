@@ -14,7 +14,7 @@ import pybase64
 import torch
 
 from schemas.tensors import Encoding, TensorData
-from service.errors import ProblemError, unprocessable
+from service.errors import ProblemError, field_error, unprocessable
 
 _NUMPY_DTYPES: dict[str, np.dtype[Any]] = {"float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
 
@@ -35,12 +35,7 @@ def check_elements(name: str, shape: list[int] | tuple[int, ...], limit: int) ->
             f"{limit:,}; use a smaller shape",
             title="Tensor too large",
             errors=[
-                {
-                    "field": name,
-                    "message": f"{count:,} elements",
-                    "fix": "use a smaller shape",
-                    "type": "too_many_elements",
-                }
+                field_error(name, f"{count:,} elements", "use a smaller shape", "too_many_elements")
             ],
             context={"tensor": name, "shape": list(shape), "elements": count, "limit": limit},
             limit="elements",

@@ -54,9 +54,11 @@ class ProblemError(StarletteHTTPException):
         self.context = context
 
 
-def field_error(field: str, message: str, fix: str | None = None) -> dict[str, Any]:
+def field_error(
+    field: str, message: str, fix: str | None = None, type_: str | None = None
+) -> dict[str, Any]:
     """Return one entry of a problem's `errors` list."""
-    return {"field": field, "message": message, "fix": fix, "type": None}
+    return {"field": field, "message": message, "fix": fix, "type": type_}
 
 
 def unprocessable(

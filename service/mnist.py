@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
-from service.errors import ProblemError
+from service.errors import ProblemError, field_error
 
 EMBEDDED_DIR = Path(__file__).parent / "data" / "mnist"
 CREDIT = (
@@ -112,12 +112,9 @@ def sample(folder: Path | None, split: str, index: int, field: str) -> tuple[tor
             f"there is no MNIST split {split!r} here; the splits are: {there}",
             title="Unknown MNIST split",
             errors=[
-                {
-                    "field": field + ".split",
-                    "message": f"no split {split!r}",
-                    "fix": f"use one of: {there}",
-                    "type": "unknown_split",
-                }
+                field_error(
+                    field + ".split", f"no split {split!r}", f"use one of: {there}", "unknown_split"
+                )
             ],
             context={"splits": sorted(samples.splits)},
         )
@@ -129,12 +126,12 @@ def sample(folder: Path | None, split: str, index: int, field: str) -> tuple[tor
             f"MNIST {split} has {size} digits: index {index} is outside 0..{size - 1}",
             title="MNIST index out of range",
             errors=[
-                {
-                    "field": field + ".index",
-                    "message": f"index {index}",
-                    "fix": f"use an index from 0 to {size - 1}",
-                    "type": "out_of_range",
-                }
+                field_error(
+                    field + ".index",
+                    f"index {index}",
+                    f"use an index from 0 to {size - 1}",
+                    "out_of_range",
+                )
             ],
             context={"split": split, "size": size, "range": [0, size - 1]},
         )

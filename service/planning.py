@@ -15,7 +15,7 @@ from schemas.inputs import InputSpec, MnistInput, RandomInput
 from schemas.requests import BackwardSpec, GradOutputBackward
 from service import mnist
 from service.codec import check_elements, decode, numel
-from service.errors import ProblemError
+from service.errors import ProblemError, field_error
 from service.preprocess import preprocess
 from service.seeding import seeded_randn
 from service.settings import Settings
@@ -105,12 +105,12 @@ def plan_grad_output(
             f"grad_output has shape {list(tensor.shape)} but the output has shape "
             f"{output_shape}; send grad_output with shape {output_shape}",
             errors=[
-                {
-                    "field": field,
-                    "message": f"shape {list(tensor.shape)}",
-                    "fix": f"use shape {output_shape}",
-                    "type": "shape_mismatch",
-                }
+                field_error(
+                    field,
+                    f"shape {list(tensor.shape)}",
+                    f"use shape {output_shape}",
+                    "shape_mismatch",
+                )
             ],
             context={"expected": output_shape, "received": list(tensor.shape)},
         )

@@ -24,7 +24,7 @@ from torchvision.utils import make_grid
 
 from schemas.images import Colormap, View
 from service import colormaps
-from service.errors import ProblemError, unprocessable
+from service.errors import ProblemError, field_error, unprocessable
 
 PADDING = 1
 PAD_VALUE = 255
@@ -100,12 +100,7 @@ def render_png(
             "lower `scale` or render a smaller tensor",
             title="Picture too large",
             errors=[
-                {
-                    "field": field,
-                    "message": f"{grid_w} x {grid_h} pixels",
-                    "fix": "lower scale",
-                    "type": "too_many_pixels",
-                }
+                field_error(field, f"{grid_w} x {grid_h} pixels", "lower scale", "too_many_pixels")
             ],
             context={"width": grid_w, "height": grid_h, "limit_pixels": max_pixels},
         )
