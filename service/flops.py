@@ -7,8 +7,6 @@ additions, pooling, softmax and reshapes counts 0. Meta tensors carry shapes onl
 allocates nothing and costs microseconds, whatever the shape.
 """
 
-import threading
-
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -26,10 +24,3 @@ def warm_up() -> None:
     """Pay FlopCounterMode's one-time set-up (about a second) before the first request does."""
     with torch.device("meta"):
         forward_flops(nn.Linear(2, 2), [1, 2])
-
-
-def start_warm_up() -> threading.Thread:
-    """Run `warm_up` in a background thread; return it."""
-    thread = threading.Thread(target=warm_up, name="layerscope-flops-warm-up", daemon=True)
-    thread.start()
-    return thread

@@ -1,10 +1,8 @@
 """Pipelines: inspect a small model layer by layer, or summarise it on meta."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, FastAPI, File, Form, Header, Query, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Header, Query, UploadFile
 from starlette.responses import PlainTextResponse, Response
 
 from schemas.examples import MODEL_EXAMPLES, SUMMARY_EXAMPLES
@@ -15,7 +13,6 @@ from schemas.models import (
     ModelSummaryRequest,
     ModelSummaryResponse,
 )
-from service import flops
 from service.errors import PROBLEM_RESPONSES
 from service.model_inspection import inspect_model, render_model
 from service.responses import OrjsonResponse
@@ -24,14 +21,7 @@ from service.runtime import Runtime, TorchJob, get_runtime
 from service.summary import render_text, summarize_model, wants_text
 from service.upload_requests import upload_request
 
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    flops.start_warm_up()
-    yield
-
-
-router = APIRouter(prefix="/v1/models", tags=["models"], lifespan=_lifespan)
+router = APIRouter(prefix="/v1/models", tags=["models"])
 
 TEXT_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
