@@ -19,8 +19,8 @@ import torch
 
 from schemas.requests import LayerInspectRequest
 from service.app import create_app
-from service.layer_inspection import inspect_layer
-from service.responses import OrjsonResponse
+from service.inspection.layer import inspect_layer
+from service.orjson_response import OrjsonResponse
 from service.settings import Settings
 
 BODY = {

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from schemas.base import ResponseModel, Shape, StrictModel
 from schemas.images import Images, Preprocessing, RenderOptions
-from schemas.layers import LayerSpec
+from schemas.layer_specs import LayerSpec
 from schemas.requests import RunOptions
 from schemas.responses import Seeds, Timing
 from schemas.tensors import GradTensorOut, OutputTensorOut

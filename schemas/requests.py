@@ -7,7 +7,7 @@ from pydantic import Field
 from schemas.base import Seed, StrictModel, variant
 from schemas.images import RenderOptions
 from schemas.inputs import InputSpec, key_discriminator
-from schemas.layers import LayerSpec
+from schemas.layer_specs import LayerSpec
 from schemas.tensors import Encoding, TensorData
 
 IncludeItem = Literal["input", "output", "parameters", "gradients", "images"]

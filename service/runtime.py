@@ -10,10 +10,10 @@ from typing import Annotated
 import torch
 from fastapi import Depends, Request
 
-from service import flops
 from service.devices import default_device, warm_up
 from service.jobs import JobLimiter, default_slots
 from service.metrics import Metrics
+from service.planning import flops
 from service.settings import Settings
 
 log = logging.getLogger("layerscope.runtime")

@@ -6,8 +6,8 @@ from typing import Any
 import torch
 from pydantic import TypeAdapter
 
-from schemas.layers import LayerSpec
-from service.layers import build_layer, build_on_meta
+from schemas.layer_specs import LayerSpec
+from service.building.layer_builder import build_layer, build_on_meta
 
 _SPEC = TypeAdapter(LayerSpec)
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from tests.conftest import make_settings
-from tests.images import png_declaring
+from tests.image_files import png_declaring
 
 KEY = "hostile-test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -7,9 +7,9 @@ from starlette.responses import Response
 
 from schemas.autograd import AutogradRequest, AutogradResponse
 from schemas.autograd_examples import AUTOGRAD_EXAMPLES
-from service.autograd_graph import run_autograd
+from service.autograd.run import run_autograd
 from service.errors import PROBLEM_RESPONSES
-from service.responses import OrjsonResponse
+from service.orjson_response import OrjsonResponse
 from service.runtime import Runtime, TorchJob, get_runtime
 
 router = APIRouter(prefix="/v1", tags=["autograd"])

@@ -9,10 +9,10 @@ from schemas.examples import LAYER_EXAMPLES
 from schemas.requests import LayerInspectRequest, LayerRenderRequest
 from schemas.responses import LayerInspectResponse
 from service.errors import PROBLEM_RESPONSES
-from service.layer_inspection import inspect_layer, render_layer
-from service.responses import OrjsonResponse
+from service.inspection.layer import inspect_layer, render_layer
+from service.inspection.upload_forms import upload_request
+from service.orjson_response import OrjsonResponse
 from service.runtime import Runtime, TorchJob, get_runtime
-from service.upload_requests import upload_request
 
 router = APIRouter(prefix="/v1/layers", tags=["layers"])
 

@@ -9,13 +9,13 @@ from starlette.responses import Response
 from schemas.images import MnistInfo, MnistSample, PreprocessOptions
 from schemas.inputs import MnistInput, MnistRef
 from schemas.tensors import Encoding
-from service import mnist
-from service.codec import encode
 from service.errors import PROBLEM_RESPONSES
-from service.planning import plan_mnist
-from service.rendering import png_bytes
-from service.responses import OrjsonResponse
+from service.images import mnist
+from service.images.rendering import png_bytes
+from service.orjson_response import OrjsonResponse
+from service.planning.inputs import plan_mnist
 from service.runtime import Runtime, get_runtime
+from service.tensors.codec import encode
 
 router = APIRouter(prefix="/v1/mnist", tags=["mnist"])
 

@@ -14,12 +14,13 @@ from schemas.models import (
     ModelSummaryResponse,
 )
 from service.errors import PROBLEM_RESPONSES
-from service.model_inspection import inspect_model, render_model
-from service.responses import OrjsonResponse
+from service.inspection.model import inspect_model, render_model
+from service.inspection.summary import render_text, summarize_model
+from service.inspection.upload_forms import upload_request
+from service.negotiation import wants_text
+from service.orjson_response import OrjsonResponse
 from service.routes.layers import IMAGE_FORM_DOC, PNG_RESPONSES, UPLOAD_RESPONSES
 from service.runtime import Runtime, TorchJob, get_runtime
-from service.summary import render_text, summarize_model, wants_text
-from service.upload_requests import upload_request
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 

@@ -14,7 +14,7 @@ from schemas.autograd import (
     RandomLeaf,
     TensorLeaf,
 )
-from tests.autograd_helpers import fields, post
+from tests.autograd.helpers import fields, post
 
 LEAF = {"fill": 1.0, "shape": [2]}
 A = {"a": LEAF}

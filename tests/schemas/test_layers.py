@@ -7,7 +7,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 from torch import nn
 
-from schemas import layers as L
+from schemas import layer_specs as L
 from tests.schemas.direct import torch_layer
 
 SPEC: TypeAdapter[Any] = TypeAdapter(L.LayerSpec)
@@ -140,7 +140,9 @@ def test_maxpool_stride_none_is_pytorchs_default_kernel_size() -> None:
     assert direct.stride == (3, 2)
     built = torch_layer({"type": "maxpool2d", "kernel_size": [3, 2]})
     assert repr(built) == repr(direct)
-    from service.layers import build_layer  # the service keeps stride=None for PyTorch
+    from service.building.layer_builder import (
+        build_layer,  # the service keeps stride=None for PyTorch
+    )
 
     assert repr(build_layer(spec)) == repr(direct)
 

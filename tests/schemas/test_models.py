@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from schemas.layers import LinearSpec, ReLUSpec
+from schemas.layer_specs import LinearSpec, ReLUSpec
 from schemas.models import (
     MAX_MODEL_LAYERS,
     ModelInspectRequest,

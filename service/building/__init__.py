@@ -1,0 +1,1 @@
+"""Building modules: layer specs to `torch.nn` modules, their weights, seeding and caches."""

@@ -1,0 +1,85 @@
+"""Bounded, thread-safe caches of built modules, keyed by the layer spec's canonical JSON.
+
+Building a module is costly next to a small layer's torch work: `nn.Conv2d.__init__` runs its
+initialisers even on the meta device (~0.15 ms), and a seeded build adds the random init
+(~0.3 ms). Both depend on the spec (and seed) alone, so each is built once and reused:
+- meta modules are shared as they are (they hold no data; callers only read their shapes and
+  run them on meta tensors);
+- seeded CPU modules are kept as templates and handed out as deep copies, so a request may move
+  its copy to a device and fill its gradients without touching the template. The values are
+  those of `torch.manual_seed(seed)` + the constructor, built exactly once, via `seeded`.
+"""
+
+import copy
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+from torch import nn
+
+from service.building.seeding import seeded
+
+MAX_ENTRIES = 256
+MAX_TEMPLATE_ELEMENTS = 4_000_000  # all cached seeded parameters together (16 MB of float32)
+
+
+class _Lru:
+    def __init__(self) -> None:
+        self.items: OrderedDict[Hashable, tuple[nn.Module, int]] = OrderedDict()
+        self.elements = 0
+        self.lock = threading.Lock()
+
+    def get(self, key: Hashable) -> nn.Module | None:
+        with self.lock:
+            hit = self.items.get(key)
+            if hit is None:
+                return None
+            self.items.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: Hashable, module: nn.Module, elements: int, budget: int) -> None:
+        if elements > budget:
+            return
+        with self.lock:
+            if key in self.items:
+                return
+            self.items[key] = (module, elements)
+            self.elements += elements
+            while len(self.items) > MAX_ENTRIES or self.elements > budget:
+                _, (_, n) = self.items.popitem(last=False)
+                self.elements -= n
+
+
+_META = _Lru()
+_SEEDED = _Lru()
+
+
+def _elements(module: nn.Module) -> int:
+    return sum(t.numel() for t in module.state_dict().values())
+
+
+def meta_module(key: str, build: Callable[[], nn.Module]) -> nn.Module:
+    """Return the meta-device module for a spec key, built once by `build`. Do not mutate it."""
+    module = _META.get(key)
+    if module is None:
+        module = build()
+        _META.put(key, module, 0, 1)
+    return module
+
+
+def seeded_module(key: str, seed: int, make: Callable[[], nn.Module]) -> nn.Module:
+    """Return a fresh module equal to `torch.manual_seed(seed); make()` (a copy of a template)."""
+    template = _SEEDED.get((key, seed))
+    if template is None:
+        module = seeded(seed, make)
+        _SEEDED.put((key, seed), copy.deepcopy(module), _elements(module), MAX_TEMPLATE_ELEMENTS)
+        return module
+    return copy.deepcopy(template)
+
+
+def clear() -> None:
+    """Forget every cached module (tests)."""
+    for lru in (_META, _SEEDED):
+        with lru.lock:
+            lru.items.clear()
+            lru.elements = 0

@@ -1,0 +1,94 @@
+"""Parameters of a built layer: from a seed, or from explicit tensors checked against shapes."""
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from schemas.requests import SeedWeights, StateWeights
+from service.building.module_cache import seeded_module
+from service.building.seeding import seeded
+from service.errors import ProblemError, field_error
+from service.tensors.codec import decode
+
+
+def expected_state(meta_module: nn.Module) -> dict[str, list[int]]:
+    """Return the state_dict names and shapes a module expects (from its meta twin)."""
+    return {name: list(t.shape) for name, t in meta_module.state_dict().items()}
+
+
+def load_state(
+    make: Callable[[], nn.Module],
+    meta_module: nn.Module,
+    weights: StateWeights,
+    field: str,
+    max_elements: int,
+) -> nn.Module:
+    """Build a module with the given parameters; 422 naming each missing, unknown or misfit one."""
+    expected = expected_state(meta_module)
+    problems: list[dict[str, Any]] = []
+    for name in weights.state.keys() - expected.keys():
+        problems.append(
+            field_error(
+                f"{field}.{name}",
+                f"{name!r} is not a parameter of this model",
+                f"use only: {', '.join(expected) or 'nothing (it has no parameters)'}",
+            )
+        )
+    for name in expected.keys() - weights.state.keys():
+        problems.append(
+            field_error(
+                f"{field}.{name}",
+                f"parameter {name!r} is missing",
+                f"add {name} of shape {expected[name]}",
+            )
+        )
+    tensors: dict[str, torch.Tensor] = {}
+    for name, data in weights.state.items():
+        if name not in expected:
+            continue
+        tensor = decode(data, f"{field}.{name}", max_elements)
+        if list(tensor.shape) != expected[name]:
+            problems.append(
+                field_error(
+                    f"{field}.{name}",
+                    f"{name} has shape {list(tensor.shape)}, the layer expects {expected[name]}",
+                    f"send {name} with shape {expected[name]}",
+                )
+            )
+        tensors[name] = tensor
+    if problems:
+        raise ProblemError(
+            422,
+            "state-mismatch",
+            "; ".join(f"{p['message']} ({p['fix']})" for p in problems),
+            title="Parameters do not fit the layer",
+            errors=problems,
+            context={"expected": expected},
+        )
+    with torch.device("meta"):
+        module = make()
+    module.load_state_dict(tensors, strict=True, assign=True)
+    return module
+
+
+def materialize(
+    make: Callable[[], nn.Module],
+    meta_module: nn.Module,
+    weights: SeedWeights | StateWeights | None,
+    field: str,
+    max_elements: int,
+    cache_key: str | None = None,
+) -> tuple[nn.Module, int | None]:
+    """Build the real module (on CPU) from `weights`; return it and the seed used, if any.
+
+    With a `cache_key` (the spec's canonical JSON), seeded modules are built once per
+    (key, seed) and handed out as copies (see `service.building.module_cache`).
+    """
+    if isinstance(weights, StateWeights):
+        return load_state(make, meta_module, weights, field, max_elements), None
+    seed = 0 if weights is None else weights.seed
+    if cache_key is not None:
+        return seeded_module(cache_key, seed, make), seed
+    return seeded(seed, make), seed

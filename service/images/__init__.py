@@ -1,0 +1,1 @@
+"""Images in and out: uploads decoded, digits preprocessed, MNIST, tensors drawn as PNGs."""

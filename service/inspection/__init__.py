@@ -1,0 +1,1 @@
+"""The inspection features: one layer, a model, their upload forms and summaries."""

@@ -1,0 +1,164 @@
+"""POST /v1/models/inspect (and its upload and render forms): plan a pipeline on meta, build
+it, run it, report every layer."""
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import torch
+from torch import nn
+
+from schemas.models import ModelInspectRequest, ModelRenderRequest
+from service.building.layer_builder import build_model
+from service.building.weights import materialize
+from service.devices import resolve_device
+from service.errors import unprocessable
+from service.images.rendering import default_colormap, default_images, render_png, view_tensor
+from service.inspection.layer import weight_of
+from service.planning.inputs import InputPlan, plan_grad_output, plan_input
+from service.planning.limits import check_response_size, check_totals, values_returned
+from service.planning.model_plan import ModelPlan, plan_model
+from service.running.capture import Capture, capture
+from service.running.execution import Execution, run
+from service.runtime import Runtime
+from service.tensors.report import TensorReporter
+
+
+@dataclass
+class ModelRun:
+    """One pipeline, run: the model, its tensors, every layer's output and gradient."""
+
+    model: nn.Module
+    done: Execution
+    found: Capture
+    plan: InputPlan
+    model_plan: ModelPlan
+    weight_seed: int | None
+    device: torch.device
+
+
+def run_model(
+    request: ModelInspectRequest, runtime: Runtime, plan: InputPlan | None = None
+) -> ModelRun:
+    """Plan, build and run the pipeline as the request asks.
+
+    Everything about sizes is checked on meta first (each layer's fit, each tensor's elements,
+    all of them together); then the real `nn.Sequential` runs once, with hooks that only read
+    each layer's output and its gradient, and are removed afterwards, also on error. `plan`
+    replaces `request.input` when the input was made elsewhere (an uploaded image).
+    """
+    settings = runtime.settings
+    device = resolve_device(request.device, runtime.device)
+    plan = plan if plan is not None else plan_input(request.input, settings)
+    model_plan = plan_model(
+        request.layers, plan.shape, settings.max_tensor_elements, settings.max_layers
+    )
+    backward = request.backward is not None
+    shapes = model_plan.named_shapes()
+    check_totals(shapes, backward=backward, settings=settings)
+    check_response_size(
+        values_returned(shapes, request.include, backward, plan.requires_grad),
+        request.encoding,
+        settings,
+    )
+    grad_output = plan_grad_output(request.backward, model_plan.output_shape, settings)
+    model, weight_seed = materialize(
+        partial(build_model, request.layers),
+        model_plan.meta_model(),
+        request.weights,
+        "body.weights.state",
+        settings.max_tensor_elements,
+    )
+    with capture(model) as found:
+        done = run(
+            model,
+            plan.make(),
+            device=device,
+            requires_grad=plan.requires_grad,
+            backward=request.backward,
+            grad_output=grad_output,
+        )
+    return ModelRun(model, done, found, plan, model_plan, weight_seed, device)
+
+
+def inspect_model(
+    request: ModelInspectRequest, runtime: Runtime, plan: InputPlan | None = None
+) -> dict[str, Any]:
+    """Run the pipeline as the request asks and return the response body (not yet encoded)."""
+    done_run = run_model(request, runtime, plan)
+    model, done, found = done_run.model, done_run.done, done_run.found
+    backward = request.backward is not None
+    report = TensorReporter(request.include, request.encoding, backward)
+    table = done_run.model_plan.table()
+    layer_input, input_grad = done.input, done.input.grad
+    for row, layer, output, grad in zip(
+        table["layers"], model.children(), found.outputs, found.grads, strict=True
+    ):
+        assert output is not None, "every layer of an nn.Sequential runs once"
+        row["output"] = report.output(output, grad)
+        row["parameters"] = report.parameters(layer, prefix=f"{row['index']}.")
+        if "images" in request.include:
+            row["images"] = default_images(
+                input=layer_input,
+                output=output,
+                weight=weight_of(layer),
+                backward=backward,
+                input_grad=input_grad,
+                max_pixels=runtime.settings.max_render_pixels,
+            )
+        layer_input, input_grad = output, grad
+    body: dict[str, Any] = table | {
+        "device": str(done_run.device),
+        "seeds": {"input": done_run.plan.seed, "weights": done_run.weight_seed},
+        "timing_ms": {"forward_ms": done.forward_ms, "backward_ms": done.backward_ms},
+        "input": report.leaf(done.input, "input"),
+    }
+    if done_run.plan.preprocessing is not None:
+        body["preprocessing"] = done_run.plan.preprocessing
+    if "images" in request.include:
+        body["images"] = default_images(
+            input=done.input,
+            output=done.output,
+            weight=None,
+            backward=backward,
+            input_grad=done.input.grad,
+            max_pixels=runtime.settings.max_render_pixels,
+        )
+    return body
+
+
+def render_model(request: ModelRenderRequest, runtime: Runtime) -> bytes:
+    """Run the pipeline and draw the tensor `view` names, of layer `layer`, as a PNG grid.
+
+    A layer's input is the previous layer's output (the model input for layer 0); its
+    `input_grad` is the gradient of the target with respect to that input.
+    """
+    count = len(request.layers)
+    if request.layer >= count:
+        raise unprocessable(
+            "no-such-layer",
+            "body.layer",
+            f"layer {request.layer} does not exist: the pipeline has layers 0..{count - 1}",
+            f"use a layer index from 0 to {count - 1}",
+        )
+    done_run = run_model(request.model_copy(update={"include": []}), runtime)
+    done, found, i = done_run.done, done_run.found, request.layer
+    layer_input = done.input if i == 0 else found.outputs[i - 1]
+    layer_output = found.outputs[i]
+    assert layer_input is not None and layer_output is not None
+    tensor = view_tensor(
+        request.view,
+        input=layer_input,
+        output=layer_output,
+        weight=weight_of(list(done_run.model.children())[i]),
+        backward=request.backward is not None,
+        input_grad=done.input.grad if i == 0 else found.grads[i - 1],
+    )
+    return render_png(
+        tensor,
+        colormap=request.colormap or default_colormap(request.view),
+        normalize=request.normalize,
+        scale=request.scale,
+        columns=request.columns,
+        max_pixels=runtime.settings.max_render_pixels,
+    )

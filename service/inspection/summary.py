@@ -1,0 +1,75 @@
+"""POST /v1/models/summary: the table of a pipeline on meta, as JSON or as torchinfo-style text."""
+
+from typing import Any
+
+from schemas.models import ModelSummaryRequest
+from service.planning.model_plan import MAX_META_ELEMENTS, plan_model
+
+
+def summarize_model(request: ModelSummaryRequest, max_layers: int) -> dict[str, Any]:
+    """The body of /v1/models/summary: the table of the pipeline, computed on meta."""
+    return plan_model(request.layers, request.input_shape, MAX_META_ELEMENTS, max_layers).table()
+
+
+def _shape(shape: list[int]) -> str:
+    return str(list(shape))
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1e6:0.2f}"
+
+
+def render_text(table: dict[str, Any]) -> str:
+    """A torchinfo-style text table of a pipeline's `table()`."""
+    summary, rows = table["summary"], table["layers"]
+    name_width, col = 40, 25
+    classes = [row["repr"].split("(", 1)[0] for row in rows]
+    names = [f"├─{cls}: 1-{row['index'] + 1}" for cls, row in zip(classes, rows, strict=True)]
+    name_width = max(name_width, *(len(n) + 1 for n in names))
+    width = name_width + 4 * col
+    divider = "=" * width
+
+    def line(name: str, *cells: str) -> str:
+        return (f"{name:<{name_width}} " + " ".join(f"{c:<{col}}" for c in cells)).rstrip()
+
+    def count(n: int) -> str:
+        return f"{n:,}" if n else "--"
+
+    out = [
+        divider,
+        line("Layer (type:depth-idx)", "Input Shape", "Output Shape", "Param #", "FLOPs"),
+        divider,
+        line(
+            "Sequential",
+            _shape(summary["input_shape"]),
+            _shape(summary["output_shape"]),
+            "--",
+            "--",
+        ),
+    ]
+    for name, row in zip(names, rows, strict=True):
+        out.append(
+            line(
+                name,
+                _shape(row["input_shape"]),
+                _shape(row["output_shape"]),
+                count(row["parameter_count"]),
+                count(row["flops"]),
+            )
+        )
+    total, trainable = summary["parameter_count"], summary["trainable_parameter_count"]
+    out += [
+        divider,
+        f"Total params: {total:,}",
+        f"Trainable params: {trainable:,}",
+        f"Non-trainable params: {total - trainable:,}",
+        f"Total FLOPs (forward, multiply-add = 2): {summary['flops']:,}",
+        divider,
+        f"Input size (MB): {_megabytes(summary['input_bytes'])}",
+        f"Forward/backward pass size (MB): {_megabytes(summary['forward_backward_bytes'])}",
+        f"Params size (MB): {_megabytes(summary['parameter_bytes'])}",
+        f"Estimated Total Size (MB): {_megabytes(summary['total_bytes'])}",
+        divider,
+    ]
+    out += [f"Warning: {warning}" for warning in table["warnings"]]
+    return "\n".join(out) + "\n"

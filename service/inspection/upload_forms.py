@@ -1,0 +1,88 @@
+"""The multipart form of the inspect endpoints: `image` (the file), `spec` (the JSON request
+without `input`) and `input` (optional JSON: `{"preprocess": {...}, "requires_grad": true}`).
+"""
+
+from typing import Any, BinaryIO, TypeVar
+
+import orjson
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from schemas.images import ImageInputOptions
+from service.errors import unprocessable
+from service.images.decoding import decode_image, read_limited
+from service.planning.inputs import InputPlan, plan_image
+from service.settings import Settings
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
+
+
+def _json_object(text: str, field: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise unprocessable(
+            "invalid-form-json",
+            field,
+            f"form field {field!r} is not valid JSON ({exc})",
+            "send a JSON object",
+        ) from exc
+    if not isinstance(value, dict):
+        raise unprocessable(
+            "invalid-form-json",
+            field,
+            f"form field {field!r} must be a JSON object",
+            "send a JSON object",
+        )
+    return value
+
+
+def _validate(model: type[RequestT], value: dict[str, Any], field: str) -> RequestT:
+    """Validate form JSON; errors leave as the usual 422, located at `body.<field>...`."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        errors = [
+            {**err, "loc": ("body", field, *err["loc"])}
+            for err in exc.errors(include_url=False, include_context=False)
+        ]
+        raise RequestValidationError(errors) from exc
+
+
+def upload_request(
+    spec: str,
+    options: str | None,
+    image: BinaryIO,
+    model: type[RequestT],
+    settings: Settings,
+) -> tuple[RequestT, InputPlan]:
+    """Validate the form and preprocess the image: the request and the input plan it runs with.
+
+    The returned request's own `input` is a placeholder of the image's shape: run it with the
+    returned plan (which carries the image and the preprocessing echo).
+    """
+    body = _json_object(spec, "spec")
+    if "input" in body:
+        raise unprocessable(
+            "input-in-spec",
+            "spec.input",
+            "`spec` must not hold `input`: the uploaded image is the input",
+            "remove `input`; put preprocessing options in the form field `input`",
+        )
+    input_options = ImageInputOptions()
+    if options:
+        input_options = _validate(ImageInputOptions, _json_object(options, "input"), "input")
+    size = input_options.preprocess.size
+    side = [size, size] if isinstance(size, int) else list(size)
+    request = _validate(model, {**body, "input": {"shape": [1, 1, *side]}}, "spec")
+    data = read_limited(image, settings.max_upload_bytes)
+    pixels, source = decode_image(data, settings.max_image_pixels)
+    plan = plan_image(
+        pixels,
+        input_options.preprocess,
+        input_options.requires_grad,
+        source,
+        settings,
+        field="image",
+    )
+    return request, plan

@@ -1,0 +1,1 @@
+"""Planning a run before anything is allocated: inputs, shapes on meta, FLOPs and limits."""

@@ -1,0 +1,100 @@
+"""Plan a run before any real tensor exists: input source, shapes on meta, element limits.
+
+Everything a request could get wrong about sizes is found here, from the spec alone, so that a
+misfit or an oversized request is refused before memory is allocated.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from schemas.images import PreprocessOptions
+from schemas.inputs import InputSpec, MnistInput, RandomInput
+from schemas.requests import BackwardSpec, GradOutputBackward
+from service.building.seeding import seeded_randn
+from service.errors import ProblemError, field_error
+from service.images import mnist
+from service.images.preprocess import preprocess
+from service.planning.limits import check_elements
+from service.settings import Settings
+from service.tensors.codec import decode
+
+
+@dataclass
+class InputPlan:
+    """The input's shape, and how to make it."""
+
+    shape: list[int]
+    seed: int | None
+    requires_grad: bool
+    make: Callable[[], torch.Tensor]
+    preprocessing: dict[str, Any] | None = None
+    """For image inputs: `{"source": {...}, "steps": [...]}` as the response echoes it."""
+
+
+def plan_input(spec: InputSpec, settings: Settings) -> InputPlan:
+    """Check the input's size and return how to make it (random values are not drawn yet)."""
+    if isinstance(spec, RandomInput):
+        check_elements("body.input", spec.shape, settings.max_tensor_elements)
+        shape, seed = list(spec.shape), spec.seed
+        return InputPlan(shape, seed, spec.requires_grad, lambda: seeded_randn(shape, seed))
+    if isinstance(spec, MnistInput):
+        return plan_mnist(spec, settings)
+    tensor = decode(spec.tensor, "body.input.tensor", settings.max_tensor_elements)
+    return InputPlan(list(tensor.shape), None, spec.requires_grad, lambda: tensor)
+
+
+def plan_image(
+    pixels: torch.Tensor,
+    options: PreprocessOptions,
+    requires_grad: bool,
+    source: dict[str, Any],
+    settings: Settings,
+    field: str = "body.input",
+) -> InputPlan:
+    """Preprocess a uint8 [C, H, W] image into a [1, 1, H, W] input, echoing every step."""
+    check_elements(field, [1, 1, *_side(options)], settings.max_tensor_elements)
+    tensor, steps = preprocess(pixels, options)
+    echo = {"source": source, "steps": steps}
+    return InputPlan(list(tensor.shape), None, requires_grad, lambda: tensor, echo)
+
+
+def _side(options: PreprocessOptions) -> list[int]:
+    return [options.size] * 2 if isinstance(options.size, int) else list(options.size)
+
+
+def plan_mnist(spec: MnistInput, settings: Settings, field: str = "body.input.mnist") -> InputPlan:
+    """An MNIST digit through the same preprocessing as an upload (422 if it is not there)."""
+    ref = spec.mnist
+    pixels, label = mnist.sample(settings.mnist_dir, ref.split, ref.index, field)
+    source = {"kind": "mnist", "split": ref.split, "index": ref.index, "label": label}
+    return plan_image(pixels.unsqueeze(0), spec.preprocess, spec.requires_grad, source, settings)
+
+
+def plan_grad_output(
+    backward: BackwardSpec | None, output_shape: list[int], settings: Settings
+) -> torch.Tensor | None:
+    """Decode a `grad_output` and check it has the output's shape (422 naming both if not)."""
+    if not isinstance(backward, GradOutputBackward):
+        return None
+    field = "body.backward.grad_output"
+    tensor = decode(backward.grad_output, field, settings.max_tensor_elements)
+    if list(tensor.shape) != output_shape:
+        raise ProblemError(
+            422,
+            "grad-output-shape",
+            f"grad_output has shape {list(tensor.shape)} but the output has shape "
+            f"{output_shape}; send grad_output with shape {output_shape}",
+            errors=[
+                field_error(
+                    field,
+                    f"shape {list(tensor.shape)}",
+                    f"use shape {output_shape}",
+                    "shape_mismatch",
+                )
+            ],
+            context={"expected": output_shape, "received": list(tensor.shape)},
+        )
+    return tensor

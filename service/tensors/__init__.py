@@ -1,0 +1,1 @@
+"""Tensors on the wire: request objects decoded, response objects encoded with stats."""

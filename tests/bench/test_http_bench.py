@@ -1,0 +1,157 @@
+"""The benchmark's pure pieces; no timings are asserted (the benchmark checks speed)."""
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+from bench import http_bench
+from bench.naive_app import app as naive_app
+from service.building import module_cache
+from service.tensors.stats import SMALL_STATS, stats
+from tests.helpers import tensor_from
+
+
+@pytest.mark.parametrize("q", [0, 1, 25, 50, 90, 99, 100])
+def test_percentile_matches_numpy(q: float) -> None:
+    values = [5.0, 1.0, 9.5, 3.25, 7.0, 2.0, 8.0]
+    assert http_bench.percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+
+
+def test_percentile_of_one_value_and_bad_input() -> None:
+    assert http_bench.percentile([4.0], 99) == 4.0
+    with pytest.raises(ValueError):
+        http_bench.percentile([], 50)
+    with pytest.raises(ValueError):
+        http_bench.percentile([1.0], 101)
+
+
+def test_ratio_and_verdict() -> None:
+    assert http_bench.ratio(3.0, 2.0) == 1.5
+    assert http_bench.ratio(1.0, 0.0) == math.inf
+    assert http_bench.verdict(1.5, 1.5, at_most=True) == "PASS"
+    assert http_bench.verdict(1.6, 1.5, at_most=True) == "FAIL"
+    assert http_bench.verdict(4.0, 4.0, at_most=False) == "PASS"
+    assert http_bench.verdict(3.9, 4.0, at_most=False) == "FAIL"
+
+
+def test_evaluate_and_markdown_cover_every_target() -> None:
+    r: dict[str, Any] = {
+        "device": "cpu",
+        "mode": "quick",
+        "command": "python -m bench.http_bench",
+        "machine": {"cpu": "x", "cores": 2, "torch": "t", "python": "p"},
+        "healthz_p50_ms": 1.0,
+        "torch_small_p50_ms": 0.5,
+        "small_p50_ms": 2.0,
+        "small_p99_ms": 3.0,
+        "large_torch_p50_ms": 50.0,
+        "large_orjson_p50_ms": 50.0,
+        "large_json_p50_ms": 140.0,
+        "large_base64_p50_ms": 30.0,
+        "peer_healthz_p50_ms": 1.0,
+        "peer_small_p50_ms": 20.0,
+        "peer_small_p99_ms": 30.0,
+        "peer_large_json_p50_ms": 2000.0,
+        "peak_rss_growth_mib": 40.0,
+        "returned_values_mib": 6.5,
+        "response_tensors_mib": 12.6,
+        "throughput": {"1": 400.0, "8": 500.0, "32": 500.0},
+        "throughput_c32": {"1": 500.0, "2": 800.0},
+        "torch_threads_per_worker": {"1": 0, "2": 1},
+    }
+    rows = http_bench.evaluate(r)
+    assert [row["verdict"] for row in rows] == ["PASS"] * 7
+    table = http_bench.render_markdown(r, rows)
+    assert table.count("PASS") == 7
+    assert "| small p50 (c=1) | 2.00 ms | 20.00 ms |" in table
+
+
+def test_cuda_asked_without_cuda_exits_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert http_bench.main(["--device", "cuda"]) == 2
+    assert "CUDA is not available" in capsys.readouterr().err
+
+
+def _values(obj: dict[str, Any]) -> torch.Tensor:
+    return tensor_from({"shape": obj["shape"], "data": obj["data"], "dtype": "float32"})
+
+
+def test_naive_peer_returns_the_services_values(client: TestClient) -> None:
+    body = http_bench.small_body("cpu")
+    ours = client.post("/v1/layers/inspect", json=body).json()
+    with TestClient(naive_app) as peer:
+        theirs = peer.post("/v1/layers/inspect", json=body).json()
+    assert ours["layer"]["repr"] == theirs["layer"]["repr"]
+    for name in ("input", "output"):
+        torch.testing.assert_close(_values(theirs[name]), tensor_from(ours[name]))
+        torch.testing.assert_close(_values(theirs[name]["grad"]), tensor_from(ours[name]["grad"]))
+        for key in ("min", "max", "mean", "std"):
+            assert theirs[name]["stats"][key] == pytest.approx(ours[name]["stats"][key], rel=1e-5)
+    for p in ("weight", "bias"):
+        torch.testing.assert_close(
+            _values(theirs["parameters"][p]), tensor_from(ours["parameters"][p])
+        )
+        torch.testing.assert_close(
+            _values(theirs["parameters"][p]["grad"]), tensor_from(ours["parameters"][p]["grad"])
+        )
+
+
+def test_large_body_returns_only_output_values(client: TestClient) -> None:
+    body = http_bench.large_body("cpu", "base64")
+    body["input"]["shape"] = [2, 16, 20, 30]  # same layer, a smaller input for the test
+    r = client.post("/v1/layers/inspect", json=body).json()
+    assert r["output"]["data_b64"] is not None and r["input"].get("data_b64") is None
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, 20, 30)
+    torch.manual_seed(0)
+    conv = http_bench._conv(http_bench.LARGE_LAYER)
+    with torch.no_grad():
+        torch.testing.assert_close(tensor_from(r["output"]), conv(x))
+
+
+def test_cached_seeded_modules_are_fresh_copies_with_the_seeded_values() -> None:
+    module_cache.clear()
+    make = lambda: torch.nn.Linear(3, 2)  # noqa: E731
+    first = module_cache.seeded_module("k", 7, make)
+    first.weight.data.add_(1.0)  # a request mutating its copy must not leak
+    again = module_cache.seeded_module("k", 7, make)
+    torch.manual_seed(7)
+    expected = make()
+    torch.testing.assert_close(again.weight, expected.weight)
+    assert again is not module_cache.seeded_module("k", 7, make)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.0, -2.0, 0.0, 3.5],
+        [1.0, math.nan, 0.0, math.inf, -math.inf],
+        [math.nan, math.nan],
+        [5.0],
+        [math.inf],
+    ],
+)
+@pytest.mark.parametrize("big", [False, True], ids=["numpy", "torch"])
+def test_stats_fast_path_agrees_with_masked_reductions(values: list[float], big: bool) -> None:
+    t = torch.tensor(values)
+    if big:  # past SMALL_STATS the torch reductions run
+        t = t.repeat(SMALL_STATS // len(values) + 1)
+    s = stats(t)
+    finite = t[torch.isfinite(t)]
+    assert s["nan_count"] == int(torch.isnan(t).sum())
+    assert s["inf_count"] == int(torch.isinf(t).sum())
+    assert s["zero_fraction"] == pytest.approx(float((t == 0).float().mean()))
+    if finite.numel():
+        assert s["min"] == float(finite.min()) and s["max"] == float(finite.max())
+        assert s["mean"] == pytest.approx(float(finite.mean()), rel=1e-5, abs=1e-6)
+    else:
+        assert s["min"] is None and s["mean"] is None
+    if finite.numel() > 1:
+        assert s["std"] == pytest.approx(float(finite.std()), rel=1e-5, abs=1e-6)
+    else:
+        assert s["std"] is None

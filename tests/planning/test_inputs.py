@@ -1,0 +1,198 @@
+"""service/planning/inputs.py and limits.py: input plans, element totals, response-size estimate."""
+
+import pytest
+import torch
+from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
+from torchvision.transforms import v2
+
+from schemas.images import PreprocessOptions
+from schemas.inputs import InputSpec, MnistInput, MnistRef
+from schemas.requests import GradOutputBackward, TargetBackward
+from schemas.tensors import TensorData
+from service.errors import ProblemError
+from service.images import mnist
+from service.planning.inputs import plan_grad_output, plan_image, plan_input, plan_mnist
+from service.planning.limits import (
+    BASE64_BYTES_PER_VALUE,
+    JSON_BYTES_PER_VALUE,
+    TENSOR_OVERHEAD_BYTES,
+    check_response_size,
+    check_totals,
+    values_returned,
+)
+from tests.conftest import make_settings
+from tests.image_files import reference
+
+INPUT = TypeAdapter(InputSpec)
+
+SHAPES = {
+    "body.input": [2, 3],  # 6
+    "output": [2, 5],  # 10
+    "parameters.weight": [5, 3],  # 15
+    "parameters.bias": [5],  # 5
+}
+
+
+@pytest.mark.parametrize(
+    ("include", "backward", "input_grad", "expected"),
+    [
+        (["input", "output", "parameters", "gradients"], False, False, [6, 10, 15, 5]),
+        (["input", "output", "parameters", "gradients"], True, True, [6, 6, 10, 10, 15, 15, 5, 5]),
+        (["input", "output", "parameters", "gradients"], True, False, [6, 10, 10, 15, 15, 5, 5]),
+        (["gradients"], True, True, [6, 10, 15, 5]),
+        (["gradients"], True, False, [10, 15, 5]),
+        (["gradients"], False, True, []),
+        (["output"], True, True, [10]),
+        (["parameters"], False, False, [15, 5]),
+        ([], True, True, []),
+    ],
+)
+def test_values_returned(
+    include: list[str], backward: bool, input_grad: bool, expected: list[int]
+) -> None:
+    assert values_returned(SHAPES, include, backward, input_grad) == expected
+
+
+def test_response_size_estimate_is_exact_arithmetic() -> None:
+    settings = make_settings(max_response_bytes=10**9)
+    counts = [6, 10, 15]
+    assert check_response_size(counts, "json", settings) == 31 * 16 + 3 * 512
+    assert JSON_BYTES_PER_VALUE == 16 and TENSOR_OVERHEAD_BYTES == 512
+    assert check_response_size(counts, "base64", settings) == int(31 * 16 / 3) + 3 * 512
+    assert BASE64_BYTES_PER_VALUE == 16 / 3
+    assert check_response_size([], "json", settings) == 0
+
+
+def test_response_size_at_and_over_the_limit() -> None:
+    estimate = 100 * 16 + 512  # 2112
+    assert check_response_size([100], "json", make_settings(max_response_bytes=2112)) == estimate
+    with pytest.raises(ProblemError) as info:
+        check_response_size([100], "json", make_settings(max_response_bytes=2111))
+    err = info.value
+    assert (err.status, err.slug, err.limit) == (413, "response-too-large", "response_bytes")
+    assert err.title == "Response too large"
+    assert err.context == {"estimated_bytes": 2112, "limit": 2111}
+    assert "2,112 bytes" in err.detail and "2,111" in err.detail
+
+
+def test_check_totals_counts_gradients_twice() -> None:
+    shapes = {"body.input": [10, 10], "output": [10, 5]}  # 150 elements
+    check_totals(shapes, backward=False, settings=make_settings(max_total_elements=150))
+    check_totals(shapes, backward=True, settings=make_settings(max_total_elements=300))
+    with pytest.raises(ProblemError) as info:
+        check_totals(shapes, backward=True, settings=make_settings(max_total_elements=299))
+    err = info.value
+    assert (err.status, err.slug, err.limit) == (413, "too-many-elements", "elements")
+    assert err.context == {"elements": 300, "limit": 299}
+    assert "and their gradients" in err.detail
+    with pytest.raises(ProblemError) as info:
+        check_totals(shapes, backward=False, settings=make_settings(max_total_elements=149))
+    assert info.value.context == {"elements": 150, "limit": 149}
+    assert "gradients" not in info.value.detail
+
+
+def test_check_totals_checks_each_tensor_first() -> None:
+    settings = make_settings(max_tensor_elements=99, max_total_elements=10**9)
+    with pytest.raises(ProblemError) as info:
+        check_totals({"a": [10, 9], "output": [10, 10]}, backward=False, settings=settings)
+    assert info.value.status == 413
+    context = {"tensor": "output", "shape": [10, 10], "elements": 100, "limit": 99}
+    assert info.value.context == context
+
+
+def test_random_input_plan_is_lazy_and_equals_manual_seed() -> None:
+    spec = INPUT.validate_python({"shape": [2, 3], "seed": 7, "requires_grad": False})
+    state = torch.random.get_rng_state()
+    plan = plan_input(spec, make_settings())
+    assert torch.equal(torch.random.get_rng_state(), state)  # nothing drawn yet
+    assert (plan.shape, plan.seed, plan.requires_grad, plan.preprocessing) == (
+        [2, 3],
+        7,
+        False,
+        None,
+    )
+    torch.manual_seed(7)
+    torch.testing.assert_close(plan.make(), torch.randn(2, 3), rtol=0, atol=0)
+
+
+def test_random_input_over_the_limit_is_413_before_anything() -> None:
+    spec = INPUT.validate_python({"shape": [10, 11]})
+    with pytest.raises(ProblemError) as info:
+        plan_input(spec, make_settings(max_tensor_elements=109))
+    assert info.value.status == 413
+    assert info.value.errors[0]["field"] == "body.input"
+
+
+def test_tensor_input_plan() -> None:
+    spec = INPUT.validate_python({"tensor": {"data": [[1.0, 2.0], [3.0, None]]}})
+    plan = plan_input(spec, make_settings())
+    assert (plan.shape, plan.seed, plan.requires_grad) == ([2, 2], None, True)
+    torch.testing.assert_close(
+        plan.make(), torch.tensor([[1.0, 2.0], [3.0, float("nan")]]), equal_nan=True
+    )
+
+
+def test_mnist_plan_equals_the_digit_normalized() -> None:
+    spec = MnistInput(mnist=MnistRef(split="test", index=3))
+    plan = plan_mnist(spec, make_settings())
+    pixels, label = mnist.sample(None, "test", 3, "x")
+    assert plan.shape == [1, 1, 28, 28]
+    direct = v2.Normalize([0.5], [1.0])(v2.ToDtype(torch.float32, scale=True)(pixels[None]))
+    torch.testing.assert_close(plan.make(), direct[None], rtol=0, atol=0)
+    torch.testing.assert_close(plan.make(), reference(pixels.numpy()))
+    assert plan.preprocessing is not None
+    assert plan.preprocessing["source"] == {
+        "kind": "mnist",
+        "split": "test",
+        "index": 3,
+        "label": label,
+    }
+    names = [step["name"] for step in plan.preprocessing["steps"]]
+    assert names == ["grayscale", "invert", "resize", "center", "to_float", "normalize"]
+
+
+def test_image_plan_checks_the_target_size_before_preprocessing() -> None:
+    pixels = torch.zeros(1, 4, 4, dtype=torch.uint8)
+    options = PreprocessOptions(size=[20, 30])
+    with pytest.raises(ProblemError) as info:
+        plan_image(pixels, options, True, {}, make_settings(max_tensor_elements=599), field="image")
+    assert info.value.status == 413
+    assert info.value.context == {
+        "tensor": "image",
+        "shape": [1, 1, 20, 30],
+        "elements": 600,
+        "limit": 599,
+    }
+    plan = plan_image(pixels, options, False, {"kind": "x"}, make_settings(max_tensor_elements=600))
+    assert plan.shape == [1, 1, 20, 30] and plan.requires_grad is False
+
+
+def test_grad_output_plan() -> None:
+    settings = make_settings()
+    assert plan_grad_output(None, [2], settings) is None
+    assert plan_grad_output(TargetBackward(target="sum"), [2], settings) is None
+    backward = GradOutputBackward(grad_output=TensorData(shape=[1, 2], data=[3.0, 4.0]))
+    torch.testing.assert_close(
+        plan_grad_output(backward, [1, 2], settings), torch.tensor([[3.0, 4.0]])
+    )
+    with pytest.raises(ProblemError) as info:
+        plan_grad_output(backward, [2, 1], settings)
+    err = info.value
+    assert (err.status, err.slug) == (422, "grad-output-shape")
+    assert err.context == {"expected": [2, 1], "received": [1, 2]}
+    assert err.errors[0]["field"] == "body.backward.grad_output"
+    assert err.errors[0]["fix"] == "use shape [2, 1]"
+
+
+def test_astronomical_shape_is_413_not_500() -> None:
+    from service.app import create_app
+
+    app = create_app(make_settings())
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.post(
+            "/v1/layers/inspect",
+            json={"layer": {"type": "flatten"}, "input": {"shape": [2**24] * 4}},
+        )
+    assert r.status_code == 413
+    assert r.json()["context"]["elements"] == 2**96

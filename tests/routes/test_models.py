@@ -1,0 +1,122 @@
+"""service/routes/models.py: upload inspect, per-layer render, summary formats, examples."""
+
+import json
+
+import numpy as np
+import torch
+from fastapi.testclient import TestClient
+
+from service.images import colormaps
+from tests.image_files import decode_png, digit, encode
+
+LAYERS = [
+    {"type": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 5},
+    {"type": "activation", "name": "relu"},
+    {"type": "flatten"},
+]
+MNIST0 = {"mnist": {"split": "test", "index": 0}}
+
+
+def direct() -> tuple[torch.Tensor, torch.nn.Sequential]:
+    from service.images import mnist
+
+    pixels = mnist.sample_set(None).splits["test"].images[0]
+    x = (pixels.float() / 255 - 0.5).reshape(1, 1, 28, 28).requires_grad_(True)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 5), torch.nn.ReLU(), torch.nn.Flatten())
+    return x, model
+
+
+def test_model_upload_equals_mnist_input(client: TestClient) -> None:
+    pixels, _ = digit(0)
+    spec = {"layers": LAYERS, "include": ["input", "output", "images"]}
+    up = client.post(
+        "/v1/models/inspect/upload",
+        files={"image": ("d.png", encode(pixels, "PNG"))},
+        data={"spec": json.dumps(spec)},
+    )
+    assert up.status_code == 200, up.text
+    ref = client.post("/v1/models/inspect", json={**spec, "input": MNIST0}).json()
+    body = up.json()
+    assert body["input"]["data"] == ref["input"]["data"]
+    assert body["layers"][-1]["output"]["data"] == ref["layers"][-1]["output"]["data"]
+    assert body["preprocessing"]["source"]["format"] == "PNG"
+    assert body["images"]["input"].startswith("data:image/png;base64,")
+    x, model = direct()
+    with torch.no_grad():
+        y = model(x)
+    torch.testing.assert_close(torch.tensor(body["layers"][-1]["output"]["data"]), y[0])
+
+
+def test_model_render_of_a_layers_output_and_input_grad(client: TestClient) -> None:
+    body = {"layers": LAYERS, "input": MNIST0, "layer": 1, "view": "output"}
+    r = client.post("/v1/models/render", json=body)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    picture = decode_png(r.content)
+    assert picture.shape == (2 * 25 + 1, 2 * 25 + 1)  # 4 tiles of 24x24, 2 to a row
+    x, model = direct()
+    y = model[1](model[0](x))
+    v = y.detach().numpy()[0]
+    want = np.rint(255 * (v[0] - v.min()) / (v.max() - v.min()))
+    assert np.abs(picture[1:25, 1:25].astype(int) - want).max() <= 1
+    # input_grad of layer 1 = gradient of the target with respect to layer 0's output.
+    r = client.post(
+        "/v1/models/render",
+        json=body | {"view": "input_grad", "backward": {"target": "sum"}, "columns": 4},
+    )
+    picture = decode_png(r.content)
+    h = model[0](x)
+    h.retain_grad()
+    model[2](model[1](h)).sum().backward()
+    g = h.grad.numpy()[0]  # type: ignore[union-attr]
+    t = 0.5 + g / (2 * np.abs(g).max())
+    np.testing.assert_array_equal(picture[1:25, 1:25], colormaps.apply("coolwarm", t[0]))
+
+
+def test_model_render_weights_and_bad_layer(client: TestClient) -> None:
+    r = client.post(
+        "/v1/models/render",
+        json={"layers": LAYERS, "input": MNIST0, "layer": 0, "view": "weights", "scale": 2},
+    )
+    assert decode_png(r.content).shape == ((2 * 6 + 1) * 2, (2 * 6 + 1) * 2)
+    r = client.post("/v1/models/render", json={"layers": LAYERS, "input": MNIST0, "layer": 3})
+    assert r.status_code == 422 and "0..2" in r.json()["detail"]
+    r = client.post(
+        "/v1/models/render",
+        json={"layers": LAYERS, "input": MNIST0, "layer": 1, "view": "weights"},
+    )
+    assert r.status_code == 422 and r.json()["type"] == "/problems/no-weights"
+
+
+def test_examples_are_documented(client: TestClient) -> None:
+    from schemas.examples import MODEL_EXAMPLES, SUMMARY_EXAMPLES
+
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, examples in (
+        ("/v1/models/inspect", MODEL_EXAMPLES),
+        ("/v1/models/summary", SUMMARY_EXAMPLES),
+    ):
+        body = paths[path]["post"]["requestBody"]["content"]["application/json"]
+        assert body["examples"] == examples
+    assert "text/plain" in paths["/v1/models/summary"]["post"]["responses"]["200"]["content"]
+
+
+def test_summary_format_by_query_or_accept(client: TestClient) -> None:
+    from service.inspection.summary import render_text
+
+    body = {"layers": LAYERS, "input_shape": [1, 1, 28, 28]}
+    as_json = client.post("/v1/models/summary", json=body)
+    assert as_json.headers["content-type"] == "application/json"
+    table = as_json.json()
+    expected_text = render_text(table)
+    by_query = client.post("/v1/models/summary?format=text", json=body)
+    by_accept = client.post("/v1/models/summary", json=body, headers={"accept": "text/plain"})
+    for r in (by_query, by_accept):
+        assert r.headers["content-type"].startswith("text/plain")
+        assert r.text == expected_text
+    forced = client.post(
+        "/v1/models/summary?format=json", json=body, headers={"accept": "text/plain"}
+    )
+    assert forced.json() == table
+    assert table["layers"][0]["output_shape"] == [1, 4, 24, 24]
+    assert table["summary"]["parameter_count"] == 4 * 25 + 4
