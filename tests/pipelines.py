@@ -4,12 +4,8 @@ import random
 from typing import Any
 
 import torch
-from pydantic import TypeAdapter
 
-from schemas.layer_specs import LayerSpec
-from service.building.layer_builder import build_layer, build_on_meta
-
-_SPEC = TypeAdapter(LayerSpec)
+from tests.direct import torch_layer
 
 ACTIVATIONS: list[dict[str, Any]] = [
     {"type": "activation", "name": "relu"},
@@ -25,7 +21,8 @@ ACTIVATIONS: list[dict[str, Any]] = [
 def _out_shape(spec: dict[str, Any], shape: list[int]) -> list[int] | None:
     """The output shape on meta, or None when the layer does not fit."""
     try:
-        module = build_on_meta(_SPEC.validate_python(spec))
+        with torch.device("meta"):
+            module = torch_layer(spec)
         with torch.no_grad():
             return list(module(torch.empty(shape, device="meta")).shape)
     except (RuntimeError, ValueError):
@@ -100,10 +97,10 @@ def random_pipeline(rng: random.Random) -> tuple[list[dict[str, Any]], list[int]
 
 
 def direct_model(specs: list[dict[str, Any]], seed: int = 0) -> torch.nn.Sequential:
-    """The same pipeline built by hand: torch.manual_seed(seed); nn.Sequential(...)."""
-    layers = [_SPEC.validate_python(spec) for spec in specs]
+    """The same pipeline built straight from torch.nn, not by the service's builder:
+    `torch.manual_seed(seed); nn.Sequential(nn.Conv2d(...), ...)`."""
     torch.manual_seed(seed)
-    return torch.nn.Sequential(*(build_layer(layer) for layer in layers))
+    return torch.nn.Sequential(*(torch_layer(spec) for spec in specs))
 
 
 PIPELINES: list[tuple[list[dict[str, Any]], list[int]]] = [

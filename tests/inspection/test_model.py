@@ -103,7 +103,7 @@ def test_seed_pipeline_equals_direct_run(client: TestClient) -> None:
     assert body["summary"]["parameter_count"] == 29330
 
 
-@pytest.mark.parametrize(("layers", "shape"), PIPELINES[::3])
+@pytest.mark.parametrize(("layers", "shape"), PIPELINES)
 def test_generated_pipelines_equal_direct_run(
     client: TestClient, layers: list[dict[str, Any]], shape: list[int]
 ) -> None:

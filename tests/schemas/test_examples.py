@@ -17,7 +17,7 @@ from schemas.examples import (
 )
 from schemas.models import ModelInspectRequest, ModelSummaryRequest
 from schemas.requests import LayerInspectRequest
-from tests.schemas.direct import torch_layer
+from tests.direct import torch_layer
 
 
 def input_shape(value: dict[str, Any]) -> list[int]:

@@ -8,7 +8,7 @@ from pydantic import TypeAdapter, ValidationError
 from torch import nn
 
 from schemas import layer_specs as L
-from tests.schemas.direct import torch_layer
+from tests.direct import torch_layer
 
 SPEC: TypeAdapter[Any] = TypeAdapter(L.LayerSpec)
 
