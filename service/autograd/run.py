@@ -21,13 +21,15 @@ from typing import Any
 import torch
 
 from schemas.autograd import AutogradBackward, AutogradRequest
+from schemas.tensors import Encoding
 from service.autograd.checks import check_graph
 from service.autograd.leaves import LeafPlan, plan_leaves
 from service.autograd.report import report
 from service.autograd.steps import forward, plan_backward, run_backward
 from service.devices import resolve_device, synchronize
 from service.jobs import check_deadline
-from service.planning.limits import check_response_size, check_totals, numel
+from service.planning.limits import check_totals
+from service.planning.response_size import ResponseEstimate, check_response_size
 from service.running.execution import out_of_memory_as_503
 from service.runtime import Runtime
 
@@ -51,24 +53,27 @@ def run_autograd(request: AutogradRequest, runtime: Runtime) -> dict[str, Any]:
     grad_output = (
         None if request.backward is None else plan_backward(request.backward, meta, settings)
     )
-    check_response_size(_values_returned(meta, request.backward), request.encoding, settings)
+    check_response_size(
+        _estimate(meta, request.backward, request.encoding), settings.max_response_bytes
+    )
     del meta
     with out_of_memory_as_503(device):
         return _run(request, leaves, grad_output, device)
 
 
-def _values_returned(meta: dict[str, torch.Tensor], spec: AutogradBackward | None) -> list[int]:
-    """Element counts of the values a response carries: every tensor, and the gradients a
-    backward pass can leave (leaves that require grad, and the retained)."""
-    counts = [numel(t.shape) for t in meta.values()]
-    if spec is not None:
-        keep = set(spec.retain_grad)
-        counts += [
-            numel(t.shape)
-            for name, t in meta.items()
-            if t.requires_grad and (t.is_leaf or name in keep)
-        ]
-    return counts
+def _estimate(
+    meta: dict[str, torch.Tensor], spec: AutogradBackward | None, encoding: Encoding
+) -> ResponseEstimate:
+    """Bound the response's bytes: every tensor with its value, and the gradients a backward
+    pass can leave (leaves that require grad, and the retained)."""
+    estimate = ResponseEstimate(encoding)
+    keep = set() if spec is None else set(spec.retain_grad)
+    for name, t in meta.items():
+        estimate.text(2 * len(name) + 64)  # its key, its op and its next_functions entries
+        estimate.tensor(t.numel(), with_values=True)
+        if spec is not None and t.requires_grad and (t.is_leaf or name in keep):
+            estimate.tensor(t.numel(), with_values=True)
+    return estimate
 
 
 def _run(

@@ -30,16 +30,20 @@ PADDING = 1
 PAD_VALUE = 255
 
 
+def tile_shape(shape: list[int] | torch.Size) -> tuple[int, int, int]:
+    """(tiles, height, width) of the tiles a tensor of `shape` is drawn as (module docstring)."""
+    dims = list(shape)
+    if len(dims) == 0:
+        return 1, 1, 1
+    if len(dims) == 1:
+        return 1, 1, dims[0]
+    return math.prod(dims[:-2]), dims[-2], dims[-1]
+
+
 def tiles_of(tensor: torch.Tensor) -> torch.Tensor:
     """Return a tensor as float64 tiles [T, h, w] on the CPU (see the module docstring)."""
     t = tensor.detach().to("cpu", torch.float64)
-    if t.dim() == 0:
-        return t.reshape(1, 1, 1)
-    if t.dim() == 1:
-        return t.reshape(1, 1, -1)
-    if t.dim() == 2:
-        return t.unsqueeze(0)
-    return t.reshape(-1, t.shape[-2], t.shape[-1])
+    return t.reshape(tile_shape(t.shape))
 
 
 def grid_size(

@@ -15,7 +15,13 @@ from service.devices import resolve_device
 from service.images.rendering import default_colormap, default_images, render_png, view_tensor
 from service.planning.fit import fit
 from service.planning.inputs import InputPlan, plan_grad_output, plan_input
-from service.planning.limits import check_response_size, check_totals, values_returned
+from service.planning.limits import check_totals
+from service.planning.response_size import (
+    ResponseEstimate,
+    add_images,
+    add_run,
+    check_response_size,
+)
 from service.running.execution import Execution, run
 from service.runtime import Runtime
 from service.tensors.report import TensorReporter
@@ -45,15 +51,32 @@ def run_layer(
     key = request.layer.model_dump_json()
     meta = meta_module(key, partial(build_on_meta, request.layer))
     out_shape = fit(request.layer, meta, plan.shape, layer_label(request.layer), "body.layer")
+    parameters = {n: list(p.shape) for n, p in meta.named_parameters()}
     shapes = {"body.input": plan.shape, "output": out_shape}
-    shapes |= {f"parameters.{n}": list(p.shape) for n, p in meta.named_parameters()}
+    shapes |= {f"parameters.{n}": shape for n, shape in parameters.items()}
     backward = request.backward is not None
     check_totals(shapes, backward=backward, settings=settings)
-    check_response_size(
-        values_returned(shapes, request.include, backward, plan.requires_grad),
-        request.encoding,
-        settings,
+    estimate = ResponseEstimate(request.encoding)
+    estimate.text(len(repr(meta)))
+    add_run(
+        estimate,
+        include=request.include,
+        backward=backward,
+        input_shape=plan.shape,
+        input_grad=plan.requires_grad,
+        outputs=[out_shape],
+        parameters=list(parameters.values()),
     )
+    if "images" in request.include:
+        add_images(
+            estimate,
+            input=plan.shape,
+            output=out_shape,
+            weight=parameters.get("weight"),
+            backward=backward,
+            input_grad=plan.requires_grad,
+        )
+    check_response_size(estimate, settings.max_response_bytes)
     grad_output = plan_grad_output(request.backward, out_shape, settings)
     module, weight_seed = materialize(
         partial(build_layer, request.layer),

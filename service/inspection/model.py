@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import orjson
 import torch
 from torch import nn
 
@@ -16,8 +17,14 @@ from service.errors import unprocessable
 from service.images.rendering import default_colormap, default_images, render_png, view_tensor
 from service.inspection.layer import weight_of
 from service.planning.inputs import InputPlan, plan_grad_output, plan_input
-from service.planning.limits import check_response_size, check_totals, values_returned
+from service.planning.limits import check_totals
 from service.planning.model_plan import ModelPlan, plan_model
+from service.planning.response_size import (
+    ResponseEstimate,
+    add_images,
+    add_run,
+    check_response_size,
+)
 from service.running.capture import Capture, capture
 from service.running.execution import Execution, run
 from service.runtime import Runtime
@@ -56,11 +63,8 @@ def run_model(
     backward = request.backward is not None
     shapes = model_plan.named_shapes()
     check_totals(shapes, backward=backward, settings=settings)
-    check_response_size(
-        values_returned(shapes, request.include, backward, plan.requires_grad),
-        request.encoding,
-        settings,
-    )
+    estimate = _estimate(model_plan, request, backward, plan.requires_grad)
+    check_response_size(estimate, settings.max_response_bytes)
     grad_output = plan_grad_output(request.backward, model_plan.output_shape, settings)
     model, weight_seed = materialize(
         partial(build_model, request.layers),
@@ -79,6 +83,45 @@ def run_model(
             grad_output=grad_output,
         )
     return ModelRun(model, done, found, plan, model_plan, weight_seed, device)
+
+
+def _estimate(
+    model_plan: ModelPlan, request: ModelInspectRequest, backward: bool, input_grad: bool
+) -> ResponseEstimate:
+    """Bound the response's bytes from the plan: the table as it will be written, every
+    tensor object, the values `include` names, and each layer's pictures."""
+    estimate = ResponseEstimate(request.encoding)
+    estimate.text(len(orjson.dumps(model_plan.table())))
+    layers = model_plan.layers
+    add_run(
+        estimate,
+        include=request.include,
+        backward=backward,
+        input_shape=model_plan.input_shape,
+        input_grad=input_grad,
+        outputs=[layer.output_shape for layer in layers],
+        parameters=[list(p.shape) for layer in layers for p in layer.meta.parameters()],
+    )
+    if "images" in request.include:
+        add_images(
+            estimate,
+            input=model_plan.input_shape,
+            output=model_plan.output_shape,
+            weight=None,
+            backward=backward,
+            input_grad=input_grad,
+        )
+        for layer in layers:
+            weight = getattr(layer.meta, "weight", None)
+            add_images(
+                estimate,
+                input=layer.input_shape,
+                output=layer.output_shape,
+                weight=list(weight.shape) if isinstance(weight, torch.Tensor) else None,
+                backward=backward,
+                input_grad=input_grad or layer.index > 0,
+            )
+    return estimate
 
 
 def inspect_model(

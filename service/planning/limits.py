@@ -1,8 +1,7 @@
-"""The size limits of a run, checked from shapes alone before anything is allocated: elements
-per tensor, elements in all, and the response's estimated bytes."""
+"""The element limits of a run, checked from shapes alone before anything is allocated: elements
+per tensor and elements in all (the response's bytes: service.planning.response_size)."""
 
 import math
-from collections.abc import Sequence
 
 import torch
 
@@ -49,51 +48,3 @@ def check_totals(named_shapes: dict[str, list[int]], *, backward: bool, settings
             context={"elements": total, "limit": settings.max_total_elements},
             limit="elements",
         )
-
-
-def values_returned(
-    shapes: dict[str, list[int]], include: Sequence[str], backward: bool, input_grad: bool
-) -> list[int]:
-    """Element counts of the tensors whose values a response carries, from `include`.
-
-    `shapes` names the input `body.input`, the outputs, and `parameters.<name>`.
-    """
-    counts = []
-    for name, shape in shapes.items():
-        kind = (
-            "input"
-            if name == "body.input"
-            else "parameters"
-            if name.startswith("parameters.")
-            else "output"
-        )
-        if kind in include:
-            counts.append(numel(shape))
-        if backward and "gradients" in include and (kind != "input" or input_grad):
-            counts.append(numel(shape))
-    return counts
-
-
-JSON_BYTES_PER_VALUE = 16
-"""Upper estimate of one float32 in a JSON list: sign, 9 significant digits, exponent, comma."""
-BASE64_BYTES_PER_VALUE = 16 / 3
-TENSOR_OVERHEAD_BYTES = 512
-
-
-def check_response_size(value_counts: list[int], encoding: str, settings: Settings) -> int:
-    """Estimate the response's bytes from the tensors whose values it carries; 413 past the
-    limit. Returns the estimate."""
-    per_value = JSON_BYTES_PER_VALUE if encoding == "json" else BASE64_BYTES_PER_VALUE
-    estimate = int(sum(value_counts) * per_value) + TENSOR_OVERHEAD_BYTES * len(value_counts)
-    if estimate > settings.max_response_bytes:
-        raise ProblemError(
-            413,
-            "response-too-large",
-            f"the response would take about {estimate:,} bytes, over the limit of "
-            f"{settings.max_response_bytes:,}; ask for fewer tensors in `include`, or use "
-            "encoding=base64 (about 3x smaller)",
-            title="Response too large",
-            context={"estimated_bytes": estimate, "limit": settings.max_response_bytes},
-            limit="response_bytes",
-        )
-    return estimate

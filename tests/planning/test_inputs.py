@@ -1,4 +1,4 @@
-"""service/planning/inputs.py and limits.py: input plans, element totals, response-size estimate."""
+"""service/planning/inputs.py and limits.py: input plans and the element limits."""
 
 import pytest
 import torch
@@ -13,67 +13,11 @@ from schemas.tensors import TensorData
 from service.errors import ProblemError
 from service.images import mnist
 from service.planning.inputs import plan_grad_output, plan_image, plan_input, plan_mnist
-from service.planning.limits import (
-    BASE64_BYTES_PER_VALUE,
-    JSON_BYTES_PER_VALUE,
-    TENSOR_OVERHEAD_BYTES,
-    check_response_size,
-    check_totals,
-    values_returned,
-)
+from service.planning.limits import check_totals
 from tests.conftest import make_settings
 from tests.image_files import reference
 
 INPUT = TypeAdapter(InputSpec)
-
-SHAPES = {
-    "body.input": [2, 3],  # 6
-    "output": [2, 5],  # 10
-    "parameters.weight": [5, 3],  # 15
-    "parameters.bias": [5],  # 5
-}
-
-
-@pytest.mark.parametrize(
-    ("include", "backward", "input_grad", "expected"),
-    [
-        (["input", "output", "parameters", "gradients"], False, False, [6, 10, 15, 5]),
-        (["input", "output", "parameters", "gradients"], True, True, [6, 6, 10, 10, 15, 15, 5, 5]),
-        (["input", "output", "parameters", "gradients"], True, False, [6, 10, 10, 15, 15, 5, 5]),
-        (["gradients"], True, True, [6, 10, 15, 5]),
-        (["gradients"], True, False, [10, 15, 5]),
-        (["gradients"], False, True, []),
-        (["output"], True, True, [10]),
-        (["parameters"], False, False, [15, 5]),
-        ([], True, True, []),
-    ],
-)
-def test_values_returned(
-    include: list[str], backward: bool, input_grad: bool, expected: list[int]
-) -> None:
-    assert values_returned(SHAPES, include, backward, input_grad) == expected
-
-
-def test_response_size_estimate_is_exact_arithmetic() -> None:
-    settings = make_settings(max_response_bytes=10**9)
-    counts = [6, 10, 15]
-    assert check_response_size(counts, "json", settings) == 31 * 16 + 3 * 512
-    assert JSON_BYTES_PER_VALUE == 16 and TENSOR_OVERHEAD_BYTES == 512
-    assert check_response_size(counts, "base64", settings) == int(31 * 16 / 3) + 3 * 512
-    assert BASE64_BYTES_PER_VALUE == 16 / 3
-    assert check_response_size([], "json", settings) == 0
-
-
-def test_response_size_at_and_over_the_limit() -> None:
-    estimate = 100 * 16 + 512  # 2112
-    assert check_response_size([100], "json", make_settings(max_response_bytes=2112)) == estimate
-    with pytest.raises(ProblemError) as info:
-        check_response_size([100], "json", make_settings(max_response_bytes=2111))
-    err = info.value
-    assert (err.status, err.slug, err.limit) == (413, "response-too-large", "response_bytes")
-    assert err.title == "Response too large"
-    assert err.context == {"estimated_bytes": 2112, "limit": 2111}
-    assert "2,112 bytes" in err.detail and "2,111" in err.detail
 
 
 def test_check_totals_counts_gradients_twice() -> None:

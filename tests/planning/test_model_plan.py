@@ -1,7 +1,6 @@
 """The meta walk and /v1/models/summary: shapes, parameters and bytes equal torchinfo's."""
 
 import sys
-import time
 from typing import Any
 
 import pytest
@@ -11,7 +10,6 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchinfo import summary as torchinfo_summary
 
 from schemas.examples import SEED_PIPELINE, SEED_PIPELINE_SHAPES, SUMMARY_EXAMPLES
-from service.negotiation import wants_text
 from tests.pipelines import PIPELINES, direct_model
 
 STORAGE_OVERHEAD = sys.getsizeof(torch.UntypedStorage(0))
@@ -82,47 +80,15 @@ def test_seed_pipeline_table(client: TestClient) -> None:
     assert body["warnings"] == []
 
 
-def test_text_table(client: TestClient) -> None:
-    request = {"layers": SEED_PIPELINE, "input_shape": [1, 1, 28, 28]}
-    for response in (
-        client.post("/v1/models/summary?format=text", json=request),
-        client.post("/v1/models/summary", json=request, headers={"Accept": "text/plain"}),
-    ):
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/plain")
-        text = response.text
-        assert "├─Conv2d: 1-1" in text and "[1, 20, 24, 24]" in text and "576,000" in text
-        assert "├─Linear: 1-5" in text and "28,810" in text
-        assert "Total params: 29,330" in text
-        assert "Params size (MB): 0.12" in text  # as torchinfo prints for this model
-    json_body = client.post(
-        "/v1/models/summary?format=json", json=request, headers={"Accept": "text/plain"}
-    ).json()
-    assert json_body["summary"]["parameter_count"] == 29330
-
-
-def test_wants_text() -> None:
-    assert wants_text("text", "application/json")
-    assert not wants_text("json", "text/plain")
-    assert wants_text(None, "text/plain")
-    assert not wants_text(None, None)
-    assert not wants_text(None, "*/*")
-    assert not wants_text(None, "application/json, text/plain;q=0.5")
-    assert wants_text(None, "application/json;q=0.4, text/plain")
-
-
-def test_large_input_answers_fast_on_meta(client: TestClient) -> None:
+def test_large_input_on_meta(client: TestClient) -> None:
+    """64 x 3 x 1024 x 1024 on meta: nothing is allocated (its speed: bench/summary_speed.py)."""
     example = SUMMARY_EXAMPLES["large_batch"]["value"]
-    post_summary(client, example["layers"], example["input_shape"])  # warm
-    start = time.perf_counter()
     body = post_summary(client, example["layers"], example["input_shape"])
-    elapsed = time.perf_counter() - start
     assert body["summary"]["input_bytes"] == 64 * 3 * 1024 * 1024 * 4
     assert body["layers"][0]["output_shape"] == [64, 16, 1024, 1024]
     assert body["summary"]["output_shape"] == [64, 10]
     # conv: 2 * outputs * in_channels * 3 * 3; linear: 2 * 64 * 1024 * 10
     assert body["summary"]["flops"] == 2 * 64 * 16 * 1024 * 1024 * 27 + 2 * 64 * 1024 * 10
-    assert elapsed < 0.5
 
 
 def test_misfit_names_index_shape_and_fix(client: TestClient) -> None:
