@@ -1,7 +1,7 @@
 """The MNIST sample set, read with torchvision's own IDX readers.
 
 From `LAYERSCOPE_MNIST_DIR` when set (files `t10k-*` and/or `train-*`, gzipped or not, the
-names torchvision's MNIST uses), else from the embedded slice in `service/data/mnist` (the
+names torchvision's MNIST uses), else from the embedded slice in `service/images/data/mnist` (the
 first 100 digits of the test split). torchvision's readers take plain files, so gzipped files
 are unzipped to a temporary file first.
 """
