@@ -58,7 +58,8 @@ class RenderOptions(StrictModel):
     colormap: Colormap | None = Field(
         default=None,
         description="`gray`, `jet`, `viridis`, or diverging `coolwarm`/`seismic` (centred on "
-        "zero: 0 is the middle colour). Default: gray, coolwarm for gradients.",
+        "zero: 0 takes the map's colour at 0.5). matplotlib's maps, colour for colour. Default: "
+        "gray, coolwarm for gradients.",
     )
     normalize: Literal["global", "per_tile"] = Field(
         default="global",

@@ -1,47 +1,27 @@
-"""Colormaps as small lookup tables (uint8 RGB), computed with numpy: no matplotlib.
+"""Colormaps as matplotlib's own 256-entry lookup tables (uint8 RGB), read from a data file.
 
-A value t in [0, 1] takes the colour at index round(t * (n - 1)). Sequential maps have 256
-entries; diverging maps (centred on zero) have 257, so that t = 0.5 (a zero) lands exactly on
-the middle entry, their centre colour.
+The tables in `data/colormaps.json` are `matplotlib.colormaps[name](np.arange(256),
+bytes=True)[:, :3]`, the colours matplotlib writes into a saved image. They were generated once
+with `scripts/make_colormap_tables.py` (run it by hand to regenerate them); the service reads the
+file and never imports matplotlib.
+
+A value t in [0, 1] takes entry floor(t * 256), with t = 1 on the last entry (255) and values
+outside [0, 1] clipped to the ends, exactly as matplotlib's `Colormap.__call__` indexes floats,
+so `apply(name, t)` equals `matplotlib.colormaps[name](t, bytes=True)[..., :3]`. Diverging maps
+(coolwarm, seismic) are centred on zero by the caller: a zero is t = 0.5, entry 128, which is
+matplotlib's colour at 0.5.
 """
 
+import json
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
 from schemas.images import DIVERGING_COLORMAPS, Colormap
 
-# Anchors (position, r, g, b) in [0, 1], interpolated linearly.
-_ANCHORS: dict[str, list[tuple[float, float, float, float]]] = {
-    # matplotlib's viridis at 9 evenly spaced points of its 256-entry table.
-    "viridis": [
-        (0.000, 0.267004, 0.004874, 0.329415),
-        (0.125, 0.282623, 0.140926, 0.457517),
-        (0.250, 0.229739, 0.322361, 0.545706),
-        (0.375, 0.172719, 0.448791, 0.557885),
-        (0.500, 0.127568, 0.566949, 0.550556),
-        (0.625, 0.134692, 0.658636, 0.517649),
-        (0.750, 0.369214, 0.788888, 0.382914),
-        (0.875, 0.678489, 0.863742, 0.189503),
-        (1.000, 0.993248, 0.906157, 0.143936),
-    ],
-    # Moreland's cool-warm (matplotlib's coolwarm), from its end and middle colours.
-    "coolwarm": [
-        (0.00, 0.229806, 0.298718, 0.753683),
-        (0.25, 0.552485, 0.689928, 0.995370),
-        (0.50, 0.865003, 0.865003, 0.865003),
-        (0.75, 0.958898, 0.602398, 0.481332),
-        (1.00, 0.705673, 0.015556, 0.149702),
-    ],
-    # matplotlib's seismic: dark blue, blue, white, red, dark red.
-    "seismic": [
-        (0.00, 0.0, 0.0, 0.3),
-        (0.25, 0.0, 0.0, 1.0),
-        (0.50, 1.0, 1.0, 1.0),
-        (0.75, 1.0, 0.0, 0.0),
-        (1.00, 0.5, 0.0, 0.0),
-    ],
-}
+ENTRIES = 256
+TABLES_FILE = Path(__file__).parent / "data" / "colormaps.json"
 
 
 def is_diverging(name: Colormap) -> bool:
@@ -50,27 +30,33 @@ def is_diverging(name: Colormap) -> bool:
 
 
 @cache
+def _tables() -> dict[str, str]:
+    """The hex strings of every map in the data file."""
+    tables: dict[str, str] = json.loads(TABLES_FILE.read_text())["tables"]
+    return tables
+
+
+@cache
 def lut(name: Colormap) -> np.ndarray:
-    """The lookup table of a colormap: uint8 [n, 3]."""
-    n = 257 if is_diverging(name) else 256
-    t = np.linspace(0.0, 1.0, n)
-    if name == "gray":
-        rgb = np.stack([t, t, t], axis=1)
-    elif name == "jet":
-        rgb = np.stack(
-            [np.clip(1.5 - np.abs(4 * t - c), 0.0, 1.0) for c in (3.0, 2.0, 1.0)], axis=1
-        )
-    else:
-        anchors = np.array(_ANCHORS[name])
-        rgb = np.stack([np.interp(t, anchors[:, 0], anchors[:, c]) for c in (1, 2, 3)], axis=1)
-    table: np.ndarray = np.rint(rgb * 255.0).astype(np.uint8)
+    """The lookup table of a colormap: read-only uint8 [256, 3], matplotlib's colours."""
+    table = np.frombuffer(bytes.fromhex(_tables()[name]), dtype=np.uint8).reshape(ENTRIES, 3)
     table.flags.writeable = False
     return table
 
 
+def indices(t: np.ndarray) -> np.ndarray:
+    """Table entries of values t (any shape): floor(t * 256), 1 -> 255, clipped to 0..255.
+
+    +inf is past the top (255) and -inf below the bottom (0), as in matplotlib; NaN, which
+    matplotlib draws transparent, takes entry 0 (rendering replaces NaN before it gets here).
+    """
+    scaled = np.asarray(t, dtype=np.float64) * ENTRIES
+    index = np.floor(np.nan_to_num(scaled, nan=0.0, posinf=ENTRIES, neginf=-1.0))
+    result: np.ndarray = np.clip(index, 0, ENTRIES - 1).astype(np.intp)
+    return result
+
+
 def apply(name: Colormap, t: np.ndarray) -> np.ndarray:
     """Colour values in [0, 1] (any shape): uint8 RGB with a trailing axis of 3."""
-    table = lut(name)
-    index = np.rint(np.clip(t, 0.0, 1.0) * (len(table) - 1)).astype(np.intp)
-    colours: np.ndarray = table[index]
+    colours: np.ndarray = lut(name)[indices(t)]
     return colours

@@ -10,7 +10,9 @@ r x c tiles of h x w is (r*(h+1)+1)*scale high and (c*(w+1)+1)*scale wide.
 
 Colours: sequential maps scale min..max to 0..1 (a constant tile is 0); diverging maps are
 centred on zero: t = 0.5 + v / (2 max|v|). `global` uses the whole tensor's range, `per_tile` each
-tile's own. NaN and infinities are drawn as t = 0 (0.5 on a diverging map).
+tile's own. NaN and infinities are drawn as t = 0 (0.5 on a diverging map). A value t is then
+coloured as matplotlib colours it (`colormaps.apply`: entry floor(t * 256) of the map's exact
+256-entry table, t = 1 on the last), so a zero on a diverging map is matplotlib's colour at 0.5.
 """
 
 import base64

@@ -1,15 +1,15 @@
-"""POST /v1/layers/render and `include: images`: grids, tile values through the colormaps."""
+"""POST /v1/layers/render and `include: images`: grids, tile values through matplotlib's maps."""
 
 import base64
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.images import colormaps
 from service.images.rendering import PADDING
 from tests.conftest import make_settings
 from tests.image_files import decode_png
@@ -56,8 +56,14 @@ def tile(picture: np.ndarray, index: int, cols: int, h: int, w: int, scale: int)
     return picture[top : top + h * scale : scale, left : left + w * scale : scale]
 
 
+def mpl(name: str, t: np.ndarray | float) -> np.ndarray:
+    """matplotlib's colour for t, as it writes it into a saved image: uint8 RGB."""
+    return np.asarray(matplotlib.colormaps[name](t, bytes=True))[..., :3]
+
+
 def gray_levels(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    return np.rint(255 * (v - lo) / (hi - lo))
+    """matplotlib's gray for min..max scaled to 0..1 (in float64, as the service scales)."""
+    return mpl("gray", (v.astype(np.float64) - lo) / (hi - lo))[..., 0]
 
 
 @pytest.mark.parametrize("scale", [1, 3])
@@ -69,8 +75,7 @@ def test_output_grid_size_and_gray_values(client: TestClient, scale: int) -> Non
     v = y.detach().numpy()[0]
     lo, hi = float(v.min()), float(v.max())
     for i in range(6):
-        got = tile(picture, i, 3, 24, 24, scale).astype(int)
-        assert np.abs(got - gray_levels(v[i], lo, hi)).max() <= 1
+        np.testing.assert_array_equal(tile(picture, i, 3, 24, 24, scale), gray_levels(v[i], lo, hi))
     # Between tiles: the white padding; every pixel of a scaled block is the same.
     assert picture[:scale, :].min() == 255
     np.testing.assert_array_equal(
@@ -86,8 +91,8 @@ def test_per_tile_normalization_uses_each_tiles_range(client: TestClient) -> Non
     _, _, y = conv_run()
     v = y.detach().numpy()[0]
     for i in range(6):
-        got = tile(picture, i, 6, 24, 24, 1).astype(int)
-        assert np.abs(got - gray_levels(v[i], v[i].min(), v[i].max())).max() <= 1
+        got = tile(picture, i, 6, 24, 24, 1)
+        np.testing.assert_array_equal(got, gray_levels(v[i], v[i].min(), v[i].max()))
         assert got.min() == 0 and got.max() == 255
 
 
@@ -95,9 +100,9 @@ def test_weights_one_tile_per_kernel_through_viridis(client: TestClient) -> None
     picture = render(client, layer=CONV, input=MNIST0, view="weights", colormap="viridis", scale=2)
     assert picture.shape == ((2 * 6 + 1) * 2, (3 * 6 + 1) * 2, 3)
     _, conv, _ = conv_run()
-    w = conv.weight.detach().numpy()[:, 0]
+    w = conv.weight.detach().numpy()[:, 0].astype(np.float64)
     t = (w - w.min()) / (w.max() - w.min())
-    want = colormaps.apply("viridis", t)
+    want = mpl("viridis", t)
     for i in range(6):
         np.testing.assert_array_equal(tile(picture, i, 3, 5, 5, 2), want[i])
 
@@ -108,8 +113,8 @@ def test_gradients_default_to_a_diverging_map_centred_on_zero(client: TestClient
     )
     assert picture.shape == (28, 28, 3)  # one tile: no padding
     x, _, _ = conv_run(backward=True)
-    g = x.grad.numpy()[0, 0]  # type: ignore[union-attr]
-    want = colormaps.apply("coolwarm", 0.5 + g / (2 * np.abs(g).max()))
+    g = x.grad.numpy()[0, 0].astype(np.float64)  # type: ignore[union-attr]
+    want = mpl("coolwarm", 0.5 + g / (2 * np.abs(g).max()))
     np.testing.assert_array_equal(picture, want)
 
 
@@ -122,17 +127,16 @@ def test_diverging_map_sends_zero_to_its_middle_and_ends_to_its_ends(client: Tes
         view="input",
         colormap="seismic",
     )
-    table = colormaps.lut("seismic")
     assert picture.shape == (1, 4, 3)
-    assert tuple(picture[0, 0]) == tuple(table[0])
-    assert tuple(picture[0, 1]) == tuple(table[128]) == (255, 255, 255)
-    assert tuple(picture[0, 3]) == tuple(table[-1])
-    assert tuple(picture[0, 2]) == tuple(colormaps.apply("seismic", np.array(0.75)))
+    # -2, 0, 1, 2 over max|v| = 2: t = 0, 0.5, 0.75, 1; 0.5 is seismic's near-white centre.
+    np.testing.assert_array_equal(picture[0], mpl("seismic", np.array([0.0, 0.5, 0.75, 1.0])))
+    assert tuple(picture[0, 1]) == (255, 253, 253)
 
 
 @pytest.mark.parametrize("name", ["gray", "jet", "viridis", "coolwarm"])
 def test_ends_map_to_first_and_last_colours(client: TestClient, name: str) -> None:
-    # relu([3, -1, 5]) = [3, 0, 5]: sequential maps span 0..5; coolwarm spans -5..5.
+    # relu([3, -1, 5]) = [3, 0, 5]: sequential maps span 0..5 (t = 0.6, 0, 1); coolwarm spans
+    # -5..5 (t = 0.8, 0.5, 1).
     picture = render(
         client,
         layer={"type": "activation", "name": "relu"},
@@ -140,14 +144,11 @@ def test_ends_map_to_first_and_last_colours(client: TestClient, name: str) -> No
         view="output",
         colormap=name,
     )
-    table = colormaps.lut(name)  # type: ignore[arg-type]
+    want = mpl(name, np.array([0.8, 0.5, 1.0] if name == "coolwarm" else [0.6, 0.0, 1.0]))
     if name == "gray":
-        assert picture.tolist() == [[153, 0, 255]]
+        assert picture.tolist() == [[153, 0, 255]] == [want[:, 0].tolist()]
         return
-    diverging = name == "coolwarm"
-    first = table[128] if diverging else table[0]
-    three = colormaps.apply(name, np.array(0.8 if diverging else 0.6))  # type: ignore[arg-type]
-    assert [tuple(p) for p in picture[0]] == [tuple(three), tuple(first), tuple(table[-1])]
+    np.testing.assert_array_equal(picture[0], want)
 
 
 def test_views_that_do_not_exist_are_422(client: TestClient) -> None:
