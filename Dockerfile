@@ -22,7 +22,7 @@ RUN python -m venv /opt/venv
 WORKDIR /src
 
 # Dependencies before code: this layer is rebuilt only when a requirement file changes.
-# constraints.txt pins every package of the closure (tests/test_install.py installs the same way).
+# constraints.txt pins every package of the closure (tests/deploy/test_install.py installs the same way).
 COPY requirements/ requirements/
 RUN pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" \
         --extra-index-url https://pypi.org/simple \
