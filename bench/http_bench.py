@@ -20,31 +20,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import http.client
 import json
 import math
 import multiprocessing
 import os
-import platform
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
 import orjson
 import torch
-from torch import nn
 
+from bench import plain_torch
+from bench.clients import KeepAliveClient, timed_get, timed_post
+from bench.machine import describe
+from bench.processes import Server, read_status_kib, reset_peak_rss, running, service_server
+from bench.stats import percentile, ratio, verdict
 from schemas.examples import LAYER_EXAMPLES
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # The issue's two cases, taken from the OpenAPI worked examples so they cannot drift apart.
 SMALL_LAYER: dict[str, Any] = LAYER_EXAMPLES["mnist_conv"]["value"]["layer"]
@@ -84,136 +81,19 @@ def large_body(device: str, encoding: str) -> dict[str, Any]:
     }
 
 
-# --- statistics -------------------------------------------------------------------------------
+# --- servers ----------------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Return the q-th percentile (0-100) with linear interpolation (numpy's default)."""
-    if not values:
-        raise ValueError("percentile of no values")
-    if not 0 <= q <= 100:
-        raise ValueError("q must lie in [0, 100]")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    lo = math.floor(rank)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
-
-
-def ratio(numerator: float, denominator: float) -> float:
-    """numerator / denominator, inf when the denominator is zero."""
-    return numerator / denominator if denominator else math.inf
-
-
-def verdict(value: float, target: float, *, at_most: bool) -> str:
-    """PASS when `value` is on the right side of `target`."""
-    ok = value <= target if at_most else value >= target
-    return "PASS" if ok else "FAIL"
-
-
-# --- processes --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def read_status_kib(pid: int, key: str) -> int:
-    """Read one `VmRSS`/`VmHWM`-style field (KiB) of /proc/<pid>/status; 0 if unreadable."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def reset_peak_rss(pid: int) -> bool:
-    """Reset VmHWM to the current RSS (Linux: write 5 to clear_refs); False if not allowed."""
-    try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-@dataclass
-class Server:
-    """A uvicorn subprocess on a loopback port."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Base URL."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, ready_path: str, timeout: float = 120.0) -> None:
-        """Start the process and wait until `ready_path` answers 200 (bounded by `timeout`)."""
-        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-        env = {**os.environ, **self.env, "PYTHONPATH": path}
-        argv = [a.replace("{port}", str(self.port)) for a in self.argv]
-        self.proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.url, timeout=2.0) as client:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                    raise RuntimeError(f"{self.name} exited at start-up:\n{err[-3000:]}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get(ready_path).status_code == 200:
-                        return
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.name} was not ready at {ready_path} within {timeout:.0f}s")
-
-    def stop(self) -> None:
-        """Terminate the process (and, via uvicorn, its workers); kill if it lingers."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-
-
-@contextlib.contextmanager
-def running(server: Server, ready_path: str) -> Iterator[Server]:
-    """Start `server`, yield it, always stop it."""
-    server.start(ready_path)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def service_server(device: str, workers: int, torch_threads: int) -> Server:
-    """layerscope itself, started as `layerscope serve` is."""
+def bench_service(device: str, workers: int, torch_threads: int) -> Server:
+    """layerscope itself, started as `layerscope serve` is, `torch_threads` per worker."""
     env = {
-        "LAYERSCOPE_DEVICE": device,
-        "LAYERSCOPE_WORKERS": str(workers),
         "LAYERSCOPE_TORCH_THREADS": str(torch_threads),
-        "LAYERSCOPE_LOG_LEVEL": "warning",
         # The default queue (16 waiting jobs) is meant to shed load: with one job slot per GPU,
         # 32 clients that keep a request in flight each overflow it and get 503s by design.
         # The throughput figures measure serving, not shedding, so the queue holds them all.
         "LAYERSCOPE_MAX_QUEUED_JOBS": "64",
     }
-    argv = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1"]
-    return Server("layerscope", [*argv, "--port", "{port}"], env)
+    return service_server(device, workers=workers, env=env)
 
 
 def peer_server(workers: int, torch_threads: int) -> Server:
@@ -225,20 +105,6 @@ def peer_server(workers: int, torch_threads: int) -> Server:
 
 
 # --- in-process floors ------------------------------------------------------------------------
-
-
-def _conv(spec: dict[str, Any]) -> nn.Conv2d:
-    def pair(v: int | list[int]) -> int | tuple[int, int]:
-        return v if isinstance(v, int) else (v[0], v[1])
-
-    return nn.Conv2d(
-        spec["in_channels"],
-        spec["out_channels"],
-        pair(spec["kernel_size"]),
-        stride=pair(spec.get("stride", 1)),
-        padding=pair(spec.get("padding", 0)),
-        dilation=pair(spec.get("dilation", 1)),
-    )
 
 
 def _sync(device: torch.device) -> None:
@@ -256,7 +122,7 @@ def torch_small_step(device: torch.device) -> Callable[[], float]:
     """Plain PyTorch forward+backward of the small case, seeded input made on the CPU as the
     service makes it (CUDA: synchronized, the returned tensors copied to the host); returns a
     timer (ms per call)."""
-    layer = _conv(SMALL_LAYER).to(device)
+    layer = plain_torch.layer(SMALL_LAYER).to(device)
     generator = torch.Generator()
 
     def step() -> float:
@@ -266,9 +132,8 @@ def torch_small_step(device: torch.device) -> Callable[[], float]:
         y = layer(x.requires_grad_(True))
         y.sum().backward()
         if device.type == "cuda":  # the device-to-host copies of what the service returns
-            bias = layer.bias
-            assert bias is not None
-            for t in (x, x.grad, y, layer.weight, layer.weight.grad, bias, bias.grad):
+            params = list(layer.parameters())
+            for t in (x, x.grad, y, *params, *(p.grad for p in params)):
                 assert t is not None
                 t.detach().cpu()
         _sync(device)
@@ -282,7 +147,7 @@ def torch_small_step(device: torch.device) -> Callable[[], float]:
 def torch_large_forward(device: torch.device) -> tuple[Callable[[], float], np.ndarray]:
     """Plain PyTorch forward of the large case, seeded input included (made on the CPU and
     copied over, as the service does); device-to-host copy of the output counted on CUDA."""
-    layer = _conv(LARGE_LAYER).to(device)
+    layer = plain_torch.layer(LARGE_LAYER).to(device)
     generator = torch.Generator()
     with torch.no_grad():
         out = layer(torch.randn(*LARGE_SHAPE, generator=generator).to(device)).cpu().numpy()
@@ -311,57 +176,6 @@ def orjson_encode_ms(array: np.ndarray) -> float:
 
 
 # --- HTTP drivers -----------------------------------------------------------------------------
-
-
-class KeepAliveClient:
-    """A persistent HTTP/1.1 connection with the standard library's http.client.
-
-    Used for the latency figures: it reads a response body in large `recv_into` calls, where
-    httpx's pure-Python h11 path spends ~45 ms just receiving the 19 MB JSON of the large case
-    (urllib: ~9 ms, measured side by side here). Latency is then the server's, not the
-    client's parser's. The throughput figures keep httpx's async client for concurrency.
-    """
-
-    def __init__(self, url: str, timeout: float = 300.0) -> None:
-        parts = urlsplit(url)
-        self.conn = http.client.HTTPConnection(
-            parts.hostname or "127.0.0.1", parts.port, timeout=timeout
-        )
-
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        """Send one request and read the whole answer."""
-        headers = {"content-type": "application/json"} if body is not None else {}
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
-        return response.status, response.read()
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        """GET `path`."""
-        return self.request("GET", path)
-
-    def close(self) -> None:
-        """Close the connection."""
-        self.conn.close()
-
-
-def timed_post(client: KeepAliveClient, path: str, body: bytes) -> float:
-    """POST `body` and read the whole answer; return ms; raise on a non-200."""
-    start = time.perf_counter()
-    status, data = client.request("POST", path, body)
-    elapsed = (time.perf_counter() - start) * 1e3
-    if status != 200:
-        raise RuntimeError(f"POST {path} -> {status}: {data[:500]!r}")
-    return elapsed
-
-
-def timed_get(client: KeepAliveClient, path: str) -> float:
-    """GET `path`; return ms; raise on a non-200."""
-    start = time.perf_counter()
-    status, _ = client.get(path)
-    elapsed = (time.perf_counter() - start) * 1e3
-    if status != 200:
-        raise RuntimeError(f"GET {path} -> {status}")
-    return elapsed
 
 
 async def _drive(
@@ -480,26 +294,6 @@ class Plan:
         )
 
 
-def machine() -> dict[str, Any]:
-    """CPU model, cores, torch version, and the GPU when there is one."""
-    cpu = platform.processor() or "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    info: dict[str, Any] = {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-    }
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
-
-
 def log(msg: str) -> None:
     """Progress on stderr."""
     print(msg, file=sys.stderr, flush=True)
@@ -544,10 +338,10 @@ def measure_latency(
             warm = large_body(dev, e)
             warm["input"]["shape"] = [1, *LARGE_SHAPE[1:]]
             timed_post(svc, "/v1/layers/inspect", orjson.dumps(warm))
-        pid = service.proc.pid if service.proc else 0
-        rss_before = read_status_kib(pid, "VmRSS")
+        pid = service.pid
+        rss_before = read_status_kib(pid, "VmRSS") or 0
         peak_reset = reset_peak_rss(pid)
-        hwm_before = read_status_kib(pid, "VmHWM")
+        hwm_before = read_status_kib(pid, "VmHWM") or 0
         lt: dict[str, list[float]] = {k: [] for k in ("json", "base64", "torch", "orjson")}
         log(f"large case: {plan.large_rounds} interleaved rounds")
         for _ in range(plan.large_rounds):
@@ -555,7 +349,7 @@ def measure_latency(
             lt["base64"].append(timed_post(svc, "/v1/layers/inspect", large["base64"]))
             lt["torch"].append(large_step())
             lt["orjson"].append(orjson_encode_ms(large_out))
-        hwm_after = read_status_kib(pid, "VmHWM")
+        hwm_after = read_status_kib(pid, "VmHWM") or 0
         peer_large: list[float] = []
         if peer_c:
             log(f"peer large case: {plan.peer_large_rounds} rounds (slow by design)")
@@ -783,11 +577,11 @@ def main(argv: list[str] | None = None) -> int:
         "device": str(device),
         "mode": "full" if args.full else "quick",
         "command": "python -m bench.http_bench " + " ".join(argv or sys.argv[1:]),
-        "machine": machine(),
+        "machine": describe(with_torch=True),
     }
     with contextlib.ExitStack() as stack:
         service = stack.enter_context(
-            running(service_server(str(device), 1, args.torch_threads), "/readyz")
+            running(bench_service(str(device), 1, args.torch_threads), "/readyz")
         )
         peer = None
         if not args.no_peer:
@@ -807,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
         if w == 1 and not args.torch_threads:
             c32["1"] = results["throughput"]["32"]
             continue
-        with running(service_server(str(device), w, threads), "/readyz") as svc:
+        with running(bench_service(str(device), w, threads), "/readyz") as svc:
             c32[str(w)] = measure_throughput(svc.url, str(device), plan, [32], args.client_procs)[
                 32
             ]

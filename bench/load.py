@@ -19,14 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import platform
 import random
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -37,9 +32,11 @@ from typing import Any, Literal
 
 import httpx
 
+from bench.machine import describe
+from bench.processes import read_status_kib, running, service_server
+from bench.stats import latency_summary
 from schemas.examples import LAYER_EXAMPLES
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 INSPECT = "/v1/layers/inspect"
 JSON_HEADERS = {"content-type": "application/json"}
 CONN_ERROR = "conn-error"
@@ -186,37 +183,7 @@ def is_error(case: Case, status: int | None) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Statistics (pure)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100) with linear interpolation between closest ranks, as
-    `numpy.percentile` does by default. NaN for no values."""
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile q must be within [0, 100], got {q}")
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def latency_summary(seconds: Sequence[float]) -> dict[str, float | int | None]:
-    """Count, mean, p50/p95/p99 and max of latencies given in seconds, reported in ms
-    (None when there are no latencies)."""
-    ms = [s * 1000 for s in seconds]
-    if not ms:
-        return {"count": 0} | dict.fromkeys(("mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms"))
-    return {
-        "count": len(ms),
-        "mean_ms": sum(ms) / len(ms),
-        "p50_ms": percentile(ms, 50),
-        "p95_ms": percentile(ms, 95),
-        "p99_ms": percentile(ms, 99),
-        "max_ms": max(ms),
-    }
+# RSS over time (pure)
 
 
 def rss_trend(samples_kib: Sequence[float], threshold: float = 0.05) -> dict[str, Any]:
@@ -247,99 +214,6 @@ def rss_at(samples: Sequence[tuple[float, int]], t: float) -> int | None:
     if not samples:
         return None
     return min(samples, key=lambda s: abs(s[0] - t))[1]
-
-
-def read_rss_kib(pid: int) -> int | None:
-    """VmRSS of process `pid` in KiB, from /proc/<pid>/status; None when unreadable."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# The server
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Server:
-    """`python -m service.cli serve` in a subprocess, one worker, logs to a temporary file."""
-
-    def __init__(self, device: str, log_level: str) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
-            prefix="layerscope-load-", suffix=".log", delete=False
-        )
-        env = dict(os.environ)
-        env.update(
-            LAYERSCOPE_DEVICE=device,
-            LAYERSCOPE_WORKERS="1",
-            LAYERSCOPE_LOG_LEVEL=log_level,
-            PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p),
-        )
-        cmd = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1"]
-        self.proc = subprocess.Popen(
-            [*cmd, "--port", str(self.port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    @property
-    def pid(self) -> int:
-        """The uvicorn process (one worker: it serves the requests itself)."""
-        return self.proc.pid
-
-    def log_tail(self, chars: int = 3000) -> str:
-        """The end of the server's output."""
-        self.log.flush()
-        return Path(self.log.name).read_text(errors="replace")[-chars:]
-
-    def wait_ready(self, timeout: float) -> float:
-        """Poll /readyz until 200; return the seconds it took. Raise if the server exits or
-        the timeout passes."""
-        start = time.monotonic()
-        with httpx.Client(base_url=self.base_url, timeout=2.0) as client:
-            while time.monotonic() - start < timeout:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(
-                        f"server exited with {self.proc.returncode}:\n{self.log_tail()}"
-                    )
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        return time.monotonic() - start
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.2)
-        raise RuntimeError(f"server not ready after {timeout:.0f}s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        """Terminate the server (kill it if it does not stop in 10 s), remove its log."""
-        try:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(timeout=10)
-        finally:
-            self.log.close()
-            Path(self.log.name).unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,7 +265,7 @@ def rss_sampler(
 ) -> None:
     """Append (seconds since t0, VmRSS KiB) of `pid` every `every` seconds until `stop`."""
     while True:
-        rss = read_rss_kib(pid)
+        rss = read_status_kib(pid)
         if rss is not None:
             out.append((time.monotonic() - t0, rss))
         if stop.wait(every):
@@ -433,31 +307,13 @@ def summarize(
     }
 
 
-def machine() -> dict[str, Any]:
-    """CPU model and core count of this machine, and the Python version."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-    }
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Start the server, run the load, stop the server; return the report."""
     normal, bad = request_mix()
     load_before = os.getloadavg()[0]
-    server = Server(args.device, args.log_level)
-    try:
-        ready_s = server.wait_ready(args.ready_timeout)
-        info = httpx.get(f"{server.base_url}/v1/info", timeout=10).json()
+    server = service_server(args.device, log_level=args.log_level)
+    with running(server, "/readyz", args.ready_timeout):
+        info = httpx.get(f"{server.url}/v1/info", timeout=10).json()
         results: list[list[Result]] = [[] for _ in range(args.clients)]
         rss_samples: list[tuple[float, int]] = []
         stop = threading.Event()
@@ -470,7 +326,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             threading.Thread(
                 target=client_loop,
                 args=(
-                    server.base_url,
+                    server.url,
                     normal,
                     bad,
                     args.bad_fraction,
@@ -492,12 +348,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         elapsed = time.monotonic() - t0
         stop.set()
         sampler.join(timeout=10)
-        final_rss = read_rss_kib(server.pid)
+        final_rss = read_status_kib(server.pid)
         if final_rss is not None:
             rss_samples.append((elapsed, final_rss))
-        alive = server.proc.poll() is None
-    finally:
-        server.stop()
+        alive = server.proc is not None and server.proc.poll() is None
     report = summarize([r for rs in results for r in rs], elapsed, rss_samples)
     report["server_alive_at_end"] = alive
     report["rss_samples"] = [[round(t, 2), kib] for t, kib in rss_samples]
@@ -513,12 +367,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "sample_every_s": args.sample_every,
     }
     report["server"] = {
-        "ready_s": ready_s,
+        "ready_s": server.ready_s,
         "default_device": info.get("default_device"),
         "torch": info.get("torch"),
         "version": info.get("version"),
     }
-    report["machine"] = machine() | {
+    report["machine"] = describe() | {
         "load_average_1m_before": load_before,
         "load_average_1m_after": os.getloadavg()[0],
     }

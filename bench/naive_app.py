@@ -1,17 +1,19 @@
 """The naive peer: what a first FastAPI endpoint for the same job usually looks like.
 
-Same request body as `POST /v1/layers/inspect` (conv2d layers only, seeded input and weights),
-the same tensors and stats in the answer, but values go out through `tensor.tolist()` and
-FastAPI's default response (`jsonable_encoder` + `json.dumps`; `response_model=None`, since
-a return annotation would route it through pydantic-core's serializer instead). The benchmark
-starts it exactly as it starts the service and sends it the same requests: the issue's "before".
+Same request body as `POST /v1/layers/inspect` (one layer, the benchmark's conv2d, built from
+its spec with plain torch.nn; seeded input and weights), the same tensors and stats in the
+answer, but values go out through `tensor.tolist()` and FastAPI's default response
+(`jsonable_encoder` + `json.dumps`; `response_model=None`, since a return annotation would route
+it through pydantic-core's serializer instead). The benchmark starts it exactly as it starts the
+service and sends it the same requests: the issue's "before".
 """
 
 from typing import Any
 
 import torch
 from fastapi import FastAPI
-from torch import nn
+
+from bench import plain_torch
 
 app = FastAPI(title="naive peer")
 
@@ -43,10 +45,6 @@ def _tensor(t: torch.Tensor, with_values: bool) -> dict[str, Any]:
     return out
 
 
-def _pair(v: int | list[int]) -> int | tuple[int, int]:
-    return v if isinstance(v, int) else (v[0], v[1])
-
-
 @app.post("/v1/layers/inspect", response_model=None)  # FastAPI's default: jsonable_encoder
 def inspect(body: dict[str, Any]) -> dict[str, Any]:
     """Run a conv2d forward (and backward) and return everything via `tolist()`."""
@@ -54,14 +52,7 @@ def inspect(body: dict[str, Any]) -> dict[str, Any]:
     device = torch.device(body.get("device") or "cpu")
     include = set(body.get("include", ["input", "output", "parameters", "gradients"]))
     torch.manual_seed(body.get("weights", {}).get("seed", 0))
-    layer = nn.Conv2d(
-        spec["in_channels"],
-        spec["out_channels"],
-        _pair(spec["kernel_size"]),
-        stride=_pair(spec.get("stride", 1)),
-        padding=_pair(spec.get("padding", 0)),
-        dilation=_pair(spec.get("dilation", 1)),
-    ).to(device)
+    layer = plain_torch.layer(spec).to(device)
     torch.manual_seed(body["input"].get("seed", 0))
     x = torch.randn(*body["input"]["shape"]).to(device)
     backward = body.get("backward") is not None

@@ -17,17 +17,13 @@ from collections.abc import Callable
 
 import torch
 
+from bench import plain_torch
+from bench.http_bench import SMALL_LAYER, SMALL_SHAPE, small_body
 from schemas.requests import LayerInspectRequest
 from service.app import create_app
 from service.inspection.layer import inspect_layer
 from service.orjson_response import OrjsonResponse
 from service.settings import Settings
-
-BODY = {
-    "layer": {"type": "conv2d", "in_channels": 1, "out_channels": 20, "kernel_size": 5},
-    "input": {"shape": [1, 1, 28, 28]},
-    "backward": {"target": "sum"},
-}
 
 
 def per_call_ms(fn: Callable[[], object], calls: int) -> float:
@@ -49,11 +45,11 @@ def main() -> None:
     app = create_app(Settings(device=args.device, log_level="warning"))
     runtime = app.state.runtime
     device = torch.device(runtime.device)
-    request = LayerInspectRequest.model_validate(BODY | {"device": str(device)})
-    layer = torch.nn.Conv2d(1, 20, 5).to(device)
+    request = LayerInspectRequest.model_validate(small_body(str(device)))
+    layer = plain_torch.layer(SMALL_LAYER).to(device)
 
     def plain() -> None:
-        x = torch.randn(1, 1, 28, 28, generator=torch.Generator().manual_seed(0)).to(device)
+        x = torch.randn(*SMALL_SHAPE, generator=torch.Generator().manual_seed(0)).to(device)
         layer(x.requires_grad_()).sum().backward()
         if device.type == "cuda":
             torch.cuda.synchronize()

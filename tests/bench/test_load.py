@@ -1,8 +1,6 @@
-"""bench.load: its statistics, its request mix checked against the real app, and one short run."""
+"""bench.load: its RSS trend, its request mix checked against the real app, and one short run."""
 
 import json
-import math
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -14,38 +12,6 @@ from fastapi.testclient import TestClient
 from bench import load
 from schemas.examples import LAYER_EXAMPLE_OUTPUT_SHAPES
 from schemas.requests import ALL_INCLUDES
-
-
-@pytest.mark.parametrize("n", [1, 2, 7, 100, 1001])
-@pytest.mark.parametrize("q", [0, 1, 25, 50, 95, 99, 100])
-def test_percentile_matches_numpy(n: int, q: float) -> None:
-    values = np.random.default_rng(n).exponential(10.0, size=n).tolist()
-    assert load.percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
-
-
-def test_percentile_exact_values() -> None:
-    assert load.percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
-    assert load.percentile(list(range(1, 101)), 99) == pytest.approx(99.01)
-    assert load.percentile([5.0], 99) == 5.0
-    assert math.isnan(load.percentile([], 50))
-    with pytest.raises(ValueError):
-        load.percentile([1.0], 101)
-
-
-def test_latency_summary_in_ms() -> None:
-    summary = load.latency_summary([0.001, 0.002, 0.003, 0.004])
-    assert summary["count"] == 4
-    assert summary["mean_ms"] == pytest.approx(2.5)
-    assert summary["p50_ms"] == pytest.approx(2.5)
-    assert summary["max_ms"] == pytest.approx(4.0)
-    assert load.latency_summary([]) == {
-        "count": 0,
-        "mean_ms": None,
-        "p50_ms": None,
-        "p95_ms": None,
-        "p99_ms": None,
-        "max_ms": None,
-    }
 
 
 def test_rss_trend_flat_after_warm_up() -> None:
@@ -76,13 +42,6 @@ def test_rss_at_picks_the_closest_sample() -> None:
     assert load.rss_at(samples, 1.6) == 12
     assert load.rss_at(samples, 0.4) == 10
     assert load.rss_at([], 1.0) is None
-
-
-def test_read_rss_of_this_process() -> None:
-    rss = load.read_rss_kib(os.getpid())
-    assert rss is not None
-    assert rss > 10_000  # torch and numpy are imported: well over 10 MiB
-    assert load.read_rss_kib(2**22 + 12345) is None
 
 
 def test_pick_case_honours_the_bad_fraction() -> None:
