@@ -1,10 +1,14 @@
 """Device resolution: auto, explicit, and refusals that name the devices there are."""
 
+import time
+
 import pytest
 import torch
 
+from service import devices
 from service.devices import available_devices, default_device, resolve_device, warm_up
 from service.errors import ProblemError
+from tests.helpers import FakeClock
 
 
 def test_auto_picks_cuda_only_when_there() -> None:
@@ -32,12 +36,18 @@ def test_resolve() -> None:
     assert err.value.context == {"available": available_devices()}
 
 
-def test_warm_up_runs() -> None:
-    assert warm_up(torch.device("cpu")) >= 0
+def test_warm_up_returns_the_seconds_its_op_took(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock(5.0, 5.125)
+    monkeypatch.setattr(devices, "time", clock)
+    assert warm_up(torch.device("cpu")) == 0.125
+    assert clock.readings == []
 
 
 @pytest.mark.cuda
 def test_cuda_resolves_and_warms() -> None:
     device = resolve_device("cuda", torch.device("cpu"))
     assert device == torch.device("cuda", 0)
-    assert warm_up(device) >= 0
+    start = time.perf_counter()
+    seconds = warm_up(device)
+    assert 0 < seconds <= time.perf_counter() - start
+    assert torch.cuda.is_initialized()

@@ -9,7 +9,8 @@ from torch import nn
 from torch.testing import assert_close
 
 from schemas.examples import LAYER_EXAMPLE_OUTPUT_SHAPES, LAYER_EXAMPLES
-from tests.helpers import tensor_from, tensor_json
+from service.running import execution
+from tests.helpers import FakeClock, tensor_from, tensor_json
 
 # (spec, torch constructor, input shape)
 CASES: list[tuple[dict[str, Any], Any, list[int]]] = [
@@ -198,12 +199,17 @@ def test_grad_output_equals_backward_with_vector(client: TestClient) -> None:
     assert_close(tensor_from(got["parameters"]["bias"]["grad"]), module.bias.grad)
 
 
-def test_forward_only_has_no_grad_fn_and_no_grads(client: TestClient) -> None:
+def test_forward_only_has_no_grad_fn_and_no_grads(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     body = {
         "layer": {"type": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 3},
         "input": {"shape": [1, 1, 5, 5]},
     }
+    clock = FakeClock(7.0, 7.0625)  # the forward pass's start and end
+    monkeypatch.setattr(execution, "time", clock)
     got = client.post("/v1/layers/inspect", json=body).json()
+    assert clock.readings == []
     torch.manual_seed(0)
     module = nn.Conv2d(1, 2, 3)
     torch.manual_seed(0)
@@ -215,8 +221,7 @@ def test_forward_only_has_no_grad_fn_and_no_grads(client: TestClient) -> None:
     assert got["output"]["grad"] is None
     assert got["input"]["grad"] is None
     assert all(p["grad"] is None for p in got["parameters"].values())
-    assert got["timing_ms"]["backward_ms"] is None
-    assert got["timing_ms"]["forward_ms"] >= 0
+    assert got["timing_ms"] == {"forward_ms": 62.5, "backward_ms": None}
 
 
 def test_explicit_state_and_nested_input(client: TestClient) -> None:
