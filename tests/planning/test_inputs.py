@@ -165,6 +165,8 @@ def test_image_plan_checks_the_target_size_before_preprocessing() -> None:
     }
     plan = plan_image(pixels, options, False, {"kind": "x"}, make_settings(max_tensor_elements=600))
     assert plan.shape == [1, 1, 20, 30] and plan.requires_grad is False
+    # black, resized and padded with black, normalized by mean 0.5: -0.5 everywhere
+    torch.testing.assert_close(plan.make(), torch.full((1, 1, 20, 30), -0.5), rtol=0, atol=0)
 
 
 def test_grad_output_plan() -> None:
