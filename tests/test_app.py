@@ -73,6 +73,7 @@ def test_validation_422_description_is_rewritten(client: TestClient) -> None:
     responses = spec["paths"]["/v1/layers/inspect"]["post"]["responses"]
     descriptions = [r["description"] for r in responses.values()]
     assert "Validation Error" not in descriptions
+    assert responses["422"]["description"] == "Unprocessable Entity (problem details)"
 
 
 def test_every_router_is_mounted(client: TestClient) -> None:
