@@ -22,3 +22,18 @@ def tensor_from(obj: dict[str, Any]) -> torch.Tensor:
 def tensor_json(t: torch.Tensor) -> dict[str, Any]:
     """Encode a tensor as a request tensor object (flat row-major data)."""
     return {"shape": list(t.shape), "data": t.detach().reshape(-1).tolist()}
+
+
+class FakeClock:
+    """A stand-in for a module's `time`: perf_counter returns the given readings, in order.
+
+    Patch it over `module.time` to check a reported duration against exact known numbers.
+    """
+
+    def __init__(self, *readings: float) -> None:
+        self.readings = list(readings)
+
+    def perf_counter(self) -> float:
+        """The next reading; reading the clock more often than planned fails the test."""
+        assert self.readings, "the clock was read more often than the test planned"
+        return self.readings.pop(0)

@@ -4,6 +4,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from schemas.autograd_examples import AUTOGRAD_EXAMPLES
+from schemas.examples import LAYER_EXAMPLES, MODEL_EXAMPLES, SUMMARY_EXAMPLES
 from service.app import API_ROUTERS, OPEN_ROUTERS, create_app
 from service.errors import PROBLEM_MEDIA_TYPE
 from tests.conftest import make_settings
@@ -17,9 +19,22 @@ def test_openapi_documents_every_route_with_examples(client: TestClient) -> None
         for method, op in ops.items():
             assert op.get("summary"), (method, path)
             assert op.get("description"), (method, path)
-    body = spec["paths"]["/v1/layers/inspect"]["post"]["requestBody"]
-    examples = body["content"]["application/json"]["examples"]
-    assert len(examples) >= 5
+    with_examples = {
+        path: sorted(op["requestBody"]["content"]["application/json"].get("examples", {}))
+        for path, ops in spec["paths"].items()
+        for op in ops.values()
+        if "application/json" in op.get("requestBody", {}).get("content", {})
+    }
+    # Every JSON route documents the worked examples of its schemas module; render routes
+    # take the inspect examples' bodies plus a view, and document none of their own.
+    assert with_examples == {
+        "/v1/layers/inspect": sorted(LAYER_EXAMPLES),
+        "/v1/layers/render": [],
+        "/v1/models/inspect": sorted(MODEL_EXAMPLES),
+        "/v1/models/summary": sorted(SUMMARY_EXAMPLES),
+        "/v1/models/render": [],
+        "/v1/autograd": sorted(AUTOGRAD_EXAMPLES),
+    }
     problem = spec["paths"]["/v1/layers/inspect"]["post"]["responses"]["422"]
     assert "application/problem+json" in problem["content"]
 
@@ -58,6 +73,7 @@ def test_validation_422_description_is_rewritten(client: TestClient) -> None:
     responses = spec["paths"]["/v1/layers/inspect"]["post"]["responses"]
     descriptions = [r["description"] for r in responses.values()]
     assert "Validation Error" not in descriptions
+    assert responses["422"]["description"] == "Unprocessable Entity (problem details)"
 
 
 def test_every_router_is_mounted(client: TestClient) -> None:
@@ -142,5 +158,7 @@ def test_no_cors_headers_without_origins(client: TestClient) -> None:
 
 def test_docs_routes_and_runtime_on_state(app: Any, client: TestClient) -> None:
     assert app.state.metrics is app.state.runtime.metrics
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "swagger-ui" in docs.text
+    assert "/openapi.json" in docs.text  # the page loads this app's schema
     assert client.get("/openapi.json").json()["info"]["title"] == "layerscope"

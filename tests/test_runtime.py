@@ -7,10 +7,12 @@ import torch
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
+from service import devices
 from service.app import create_app
 from service.jobs import default_slots
 from service.runtime import Runtime, get_runtime
 from tests.conftest import make_settings
+from tests.helpers import FakeClock
 
 
 def test_configured_limiter_size_and_queue() -> None:
@@ -46,12 +48,13 @@ def test_torch_threads(threads: int) -> None:
         torch.set_num_threads(before)
 
 
-def test_ready_only_after_warm_up() -> None:
+def test_ready_only_after_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
     runtime = Runtime.from_settings(make_settings())
     assert not runtime.ready.is_set() and runtime.warm_up_seconds is None
+    monkeypatch.setattr(devices, "time", FakeClock(2.0, 2.5))
     runtime.warm_up()
     assert runtime.ready.is_set()
-    assert runtime.warm_up_seconds is not None and runtime.warm_up_seconds >= 0
+    assert runtime.warm_up_seconds == 0.5  # the device op's seconds, by the clock
 
 
 def test_start_warm_up_runs_in_a_daemon_thread() -> None:

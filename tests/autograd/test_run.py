@@ -112,14 +112,16 @@ def test_no_grad_and_detach(client: TestClient) -> None:
     got = post(client, body)["tensors"]
     x = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
     assert got["sq"]["requires_grad"] is True and got["sq"]["grad_fn"] == "PowBackward0"
+    assert_close(tensor(got["sq"]["value"]), (x**2).detach())
     with torch.no_grad():
         y = x**2
     assert got["sq_no_grad"]["requires_grad"] is y.requires_grad is False
     assert got["sq_no_grad"]["grad_fn"] is None and got["sq_no_grad"]["next_functions"] == []
     assert_close(tensor(got["sq_no_grad"]["value"]), y)
     assert got["d"]["requires_grad"] is False and got["d"]["is_leaf"] is x.detach().is_leaf
-    assert_close(tensor(got["d"]["value"]), tensor(got["x"]["value"]))
+    assert_close(tensor(got["d"]["value"]), x.detach())
     assert got["dd"]["requires_grad"] is False and got["dd"]["grad_fn"] is None
+    assert_close(tensor(got["dd"]["value"]), x.detach() * 3)
     # Forward only: no gradient anywhere.
     assert all(t["grad"] is None for t in got.values())
 
@@ -218,12 +220,17 @@ def test_next_functions_follow_nodes_inside_one_op(client: TestClient) -> None:
         ],
     }
     got = post(client, body)["tensors"]
-    x, w = torch.randn(2, 3, 4, requires_grad=True), torch.randn(4, 5, requires_grad=True)
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 4, requires_grad=True)
+    torch.manual_seed(1)
+    w = torch.randn(4, 5, requires_grad=True)
     m = x @ w
     assert got["m"]["grad_fn"] == type(m.grad_fn).__name__
     assert set(got["m"]["next_functions"]) == {"x", "w"}
     assert got["r"]["grad_fn"] == type((1 / m).grad_fn).__name__
     assert got["r"]["next_functions"] == ["m", None]
+    assert_close(tensor(got["m"]["value"]), m.detach())
+    assert_close(tensor(got["r"]["value"]), (1 / m).detach())
 
 
 def test_base64_encoding(client: TestClient) -> None:
@@ -347,19 +354,30 @@ def test_matmul_shape_mismatch(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("step", "words"),
+    ("step", "words", "in_torch"),
     [
-        ({"op": "view", "args": ["a"], "shape": [4]}, "same number of elements"),
-        ({"op": "sum", "args": ["a"], "dim": 5}, "dims that exist"),
-        ({"op": "add", "args": ["a", "w"]}, "must broadcast"),
+        (
+            {"op": "view", "args": ["a"], "shape": [4]},
+            "same number of elements",
+            lambda a, w: a.view(4),
+        ),
+        ({"op": "sum", "args": ["a"], "dim": 5}, "dims that exist", lambda a, w: a.sum(5)),
+        ({"op": "add", "args": ["a", "w"]}, "must broadcast", lambda a, w: a + w),
     ],
 )
-def test_pytorch_refuses_a_step(client: TestClient, step: dict[str, Any], words: str) -> None:
+def test_pytorch_refuses_a_step(
+    client: TestClient, step: dict[str, Any], words: str, in_torch: Any
+) -> None:
     problem = post(client, graph([{"name": "b", **step}]), 422)
     assert problem["type"] == "/problems/op-failed"
     assert fields(problem) == ["body.ops.0"]
     assert "step `b` (ops[0]" in problem["detail"] and words in problem["detail"]
-    assert problem["context"]["torch"]
+    # the context carries PyTorch's own message for the same step (its first line), as PyTorch
+    # gives it on the meta device, where the service runs the graph first to check its shapes
+    a, w = (torch.ones(s, device="meta", requires_grad=True) for s in ((2, 3), (4, 5)))
+    with pytest.raises((RuntimeError, IndexError)) as refused:
+        in_torch(a, w)
+    assert problem["context"]["torch"] == str(refused.value).splitlines()[0].rstrip(".")
 
 
 def test_backward_of_a_non_scalar_needs_grad_output(client: TestClient) -> None:

@@ -29,9 +29,15 @@ def test_state_loads_as_given_and_trains() -> None:
     module, seed = materialize(partial(build_layer, LINEAR), build_on_meta(LINEAR), state, "w", 100)
     assert seed is None
     assert torch.equal(module.weight.detach(), torch.tensor([[2.0, 3.0]]))
+    assert torch.equal(module.bias.detach(), torch.tensor([0.5]))
     assert all(p.requires_grad and p.is_leaf for p in module.parameters())
-    module(torch.ones(1, 2)).sum().backward()
-    assert module.weight.grad is not None
+    x = torch.tensor([[4.0, -1.0]])
+    y = module(x)
+    assert torch.equal(y.detach(), torch.tensor([[2.0 * 4 - 3.0 + 0.5]]))
+    y.sum().backward()
+    # d y / d W = x, d y / d b = 1: the loaded parameters train
+    assert torch.equal(module.weight.grad, x)  # type: ignore[arg-type]
+    assert torch.equal(module.bias.grad, torch.ones(1))  # type: ignore[arg-type]
 
 
 def test_missing_parameter_is_refused() -> None:

@@ -9,6 +9,8 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 from PIL import Image
+from torchvision import tv_tensors
+from torchvision.transforms import v2
 
 from service.app import create_app
 from tests.conftest import make_settings
@@ -38,12 +40,12 @@ def input_of(body: dict[str, Any]) -> torch.Tensor:
     return torch.tensor(body["input"]["data"]).reshape(body["input"]["shape"])
 
 
-def mnist_input(client: TestClient, index: int = 0) -> torch.Tensor:
-    body = client.post(
-        "/v1/layers/inspect",
-        json={**SPEC, "input": {"mnist": {"split": "test", "index": index}}},
-    ).json()
-    return input_of(body)
+def expected(index: int = 0) -> torch.Tensor:
+    """What an upload of test digit `index` must give, bit for bit: torchvision's ToDtype(scale)
+    then Normalize(0.5, 1.0) of its pixels, as [1, 1, 28, 28] (what the mnist input gives)."""
+    pixels = tv_tensors.Image(torch.from_numpy(digit(index)[0])[None])
+    x = v2.Normalize([0.5], [1.0])(v2.ToDtype(torch.float32, scale=True)(pixels))
+    return x.as_subclass(torch.Tensor)[None]
 
 
 def test_png_of_digit_7_gives_the_mnist_tensor(client: TestClient) -> None:
@@ -52,16 +54,14 @@ def test_png_of_digit_7_gives_the_mnist_tensor(client: TestClient) -> None:
     r = upload(client, encode(pixels, "PNG"))
     assert r.status_code == 200
     body = r.json()
-    torch.testing.assert_close(input_of(body), mnist_input(client, 0), rtol=0, atol=0)
+    torch.testing.assert_close(input_of(body), expected(0), rtol=0, atol=0)
     assert body["preprocessing"]["source"]["format"] == "PNG"
     assert body["preprocessing"]["steps"][1]["params"]["applied"] is False
 
 
 def test_served_png_round_trips_exactly(client: TestClient) -> None:
     png = client.get("/v1/mnist/test/42.png").content
-    torch.testing.assert_close(
-        input_of(upload(client, png).json()), mnist_input(client, 42), rtol=0, atol=0
-    )
+    torch.testing.assert_close(input_of(upload(client, png).json()), expected(42), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_lossless_formats_give_the_same_tensor(
 ) -> None:
     pixels, _ = digit(0)
     got = input_of(upload(client, encode(pixels, fmt, **kwargs)).json())
-    torch.testing.assert_close(got, mnist_input(client, 0), rtol=0, atol=0)
+    torch.testing.assert_close(got, expected(0), rtol=0, atol=0)
 
 
 def test_gif_uses_its_first_frame(client: TestClient) -> None:
@@ -86,13 +86,13 @@ def test_gif_uses_its_first_frame(client: TestClient) -> None:
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
     body = upload(client, buffer.getvalue()).json()
     assert body["preprocessing"]["source"]["frames"] == 2
-    torch.testing.assert_close(input_of(body), mnist_input(client, 0), rtol=0, atol=0)
+    torch.testing.assert_close(input_of(body), expected(0), rtol=0, atol=0)
 
 
 def test_jpeg_is_close(client: TestClient) -> None:
     pixels, _ = digit(0)
     got = input_of(upload(client, encode(pixels, "JPEG", quality=95)).json())
-    want = mnist_input(client, 0)
+    want = expected(0)
     assert float((got - want).abs().mean()) < 0.02
     assert float((got - want).abs().max()) < 0.25
 
@@ -102,7 +102,7 @@ def test_black_on_white_drawing_is_inverted_to_match_its_twin(client: TestClient
     drawing = 255 - pixels
     body = upload(client, encode(drawing, "PNG"), options={"preprocess": {"invert": "auto"}}).json()
     assert body["preprocessing"]["steps"][1]["params"]["applied"] is True
-    torch.testing.assert_close(input_of(body), mnist_input(client, 0), rtol=0, atol=0)
+    torch.testing.assert_close(input_of(body), expected(0), rtol=0, atol=0)
     kept = upload(client, encode(drawing, "PNG"), options={"preprocess": {"invert": False}})
     want = (torch.from_numpy(drawing).float() / 255 - 0.5).reshape(1, 1, 28, 28)
     torch.testing.assert_close(input_of(kept.json()), want)
@@ -116,6 +116,11 @@ def test_rgb_non_square_drawing_is_fitted_and_centred(client: TestClient) -> Non
     twin[10:30, 20:60] = 255
     a = upload(client, encode(drawing, "PNG")).json()
     b = upload(client, encode(twin, "PNG")).json()
+    # the twin, through torchvision directly: resize to 14 x 28, pad 7 rows above and below
+    fitted = v2.Resize([14, 28], antialias=True)(tv_tensors.Image(torch.from_numpy(twin)[None]))
+    padded = v2.Pad([0, 7, 0, 7], fill=0)(fitted).as_subclass(torch.Tensor)
+    want = (padded.float() / 255 - 0.5)[None]
+    torch.testing.assert_close(input_of(b), want, rtol=0, atol=1e-6)
     torch.testing.assert_close(input_of(a), input_of(b), rtol=0, atol=1 / 255)
     x = input_of(a)[0, 0]
     assert x.shape == (28, 28)
@@ -131,7 +136,7 @@ def test_transparent_drawing_is_composited_over_white(client: TestClient) -> Non
     rgba = np.zeros((28, 28, 4), np.uint8)
     rgba[..., 3] = pixels  # black ink, alpha = the digit
     got = input_of(upload(client, encode(rgba, "PNG")).json())
-    torch.testing.assert_close(got, mnist_input(client, 0), rtol=0, atol=1.5 / 255)
+    torch.testing.assert_close(got, expected(0), rtol=0, atol=1.5 / 255)
 
 
 def test_spec_and_options_are_validated(client: TestClient) -> None:
@@ -165,7 +170,10 @@ def test_not_an_image_is_415(client: TestClient) -> None:
 
 def test_unsupported_format_is_415(client: TestClient) -> None:
     pixels, _ = digit(0)
-    assert upload(client, encode(pixels, "TIFF")).status_code == 415
+    r = upload(client, encode(pixels, "TIFF"))
+    assert r.status_code == 415
+    assert r.json()["type"] == "/problems/unsupported-image"
+    assert r.json()["context"] == {"formats": ["PNG", "JPEG", "BMP", "GIF", "WEBP"]}
 
 
 def test_truncated_image_is_422(client: TestClient) -> None:
@@ -175,7 +183,9 @@ def test_truncated_image_is_422(client: TestClient) -> None:
     assert r.status_code == 422 and r.json()["type"] == "/problems/corrupt-image"
     jpeg = encode(np.tile(pixels, (8, 8)), "JPEG")
     r = upload(client, jpeg[: len(jpeg) // 2])
-    assert r.status_code == 422
+    assert r.status_code == 422 and r.json()["type"] == "/problems/corrupt-image"
+    assert r.json()["errors"][0]["field"] == "image"
+    assert r.json()["detail"].startswith("the JPEG file could not be decoded")
 
 
 def test_empty_file_is_422(client: TestClient) -> None:
@@ -188,7 +198,9 @@ def test_too_many_bytes_is_413() -> None:
     r = upload(c, b"\x89PNG" + b"\0" * 2000)
     assert r.status_code == 413 and "1,000 bytes" in r.json()["detail"]
     pixels, _ = digit(0)
-    assert upload(c, encode(pixels, "PNG")).status_code == 200
+    ok = upload(c, encode(pixels, "PNG"))
+    assert ok.status_code == 200
+    torch.testing.assert_close(input_of(ok.json()), expected(0), rtol=0, atol=0)
 
 
 def test_decompression_bomb_is_413_before_decoding() -> None:
@@ -218,3 +230,4 @@ def test_exif_orientation_is_applied(client: TestClient) -> None:
     turned = upload(client, buffer.getvalue(), name="photo.webp").json()
     assert turned["preprocessing"]["source"]["exif_orientation"] == 6
     torch.testing.assert_close(input_of(turned), input_of(upright), atol=0, rtol=0)
+    torch.testing.assert_close(input_of(upright), expected(0), atol=0, rtol=0)

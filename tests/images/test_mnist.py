@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from torchvision import tv_tensors
+from torchvision.transforms import v2
 
 from service.app import create_app
 from service.images import mnist
@@ -145,6 +147,11 @@ def test_mnist_input_with_own_normalize_and_size(client: TestClient) -> None:
         },
     ).json()
     assert small["input"]["shape"] == [1, 1, 14, 14]
+    # the digit through torchvision directly: Resize to 14 x 14, ToDtype(scale), Normalize
+    resized = v2.Resize([14, 14], antialias=True)(tv_tensors.Image(torch.from_numpy(pixels)[None]))
+    x = v2.Normalize([0.5], [1.0])(v2.ToDtype(torch.float32, scale=True)(resized))
+    got = torch.tensor(small["input"]["data"]).reshape(1, 1, 14, 14)
+    torch.testing.assert_close(got, x.as_subclass(torch.Tensor)[None])
 
 
 def test_mnist_input_out_of_range_is_422(client: TestClient) -> None:

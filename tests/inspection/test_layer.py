@@ -9,7 +9,8 @@ from torch import nn
 from torch.testing import assert_close
 
 from schemas.examples import LAYER_EXAMPLE_OUTPUT_SHAPES, LAYER_EXAMPLES
-from tests.helpers import tensor_from, tensor_json
+from service.running import execution
+from tests.helpers import FakeClock, tensor_from, tensor_json
 
 # (spec, torch constructor, input shape)
 CASES: list[tuple[dict[str, Any], Any, list[int]]] = [
@@ -171,10 +172,21 @@ def test_base64_equals_json(client: TestClient) -> None:
     }
     as_json = client.post("/v1/layers/inspect", json=body).json()
     as_b64 = client.post("/v1/layers/inspect", json=body | {"encoding": "base64"}).json()
-    assert "data" not in as_b64["output"] or as_b64["output"]["data"] is None
-    for key in ("input", "output"):
-        assert_close(tensor_from(as_b64[key]), tensor_from(as_json[key]))
-        assert_close(tensor_from(as_b64[key]["grad"]), tensor_from(as_json[key]["grad"]))
+    assert "data" not in as_b64["output"] and "data_b64" not in as_json["output"]
+    torch.manual_seed(0)
+    module = CASES[1][1]()
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 9, 8, requires_grad=True)
+    y = module(x)
+    y.retain_grad()
+    y.sum().backward()
+    for key, direct in (("input", x), ("output", y)):
+        assert direct.grad is not None
+        for got in (as_json, as_b64):
+            assert_close(tensor_from(got[key]), direct.detach())
+            assert_close(tensor_from(got[key]["grad"]), direct.grad)
+        # bit for bit: base64 carries the float32 buffer, JSON its shortest round-trip text
+        assert torch.equal(tensor_from(as_b64[key]), tensor_from(as_json[key]))
 
 
 def test_grad_output_equals_backward_with_vector(client: TestClient) -> None:
@@ -198,12 +210,17 @@ def test_grad_output_equals_backward_with_vector(client: TestClient) -> None:
     assert_close(tensor_from(got["parameters"]["bias"]["grad"]), module.bias.grad)
 
 
-def test_forward_only_has_no_grad_fn_and_no_grads(client: TestClient) -> None:
+def test_forward_only_has_no_grad_fn_and_no_grads(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     body = {
         "layer": {"type": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 3},
         "input": {"shape": [1, 1, 5, 5]},
     }
+    clock = FakeClock(7.0, 7.0625)  # the forward pass's start and end
+    monkeypatch.setattr(execution, "time", clock)
     got = client.post("/v1/layers/inspect", json=body).json()
+    assert clock.readings == []
     torch.manual_seed(0)
     module = nn.Conv2d(1, 2, 3)
     torch.manual_seed(0)
@@ -215,8 +232,7 @@ def test_forward_only_has_no_grad_fn_and_no_grads(client: TestClient) -> None:
     assert got["output"]["grad"] is None
     assert got["input"]["grad"] is None
     assert all(p["grad"] is None for p in got["parameters"].values())
-    assert got["timing_ms"]["backward_ms"] is None
-    assert got["timing_ms"]["forward_ms"] >= 0
+    assert got["timing_ms"] == {"forward_ms": 62.5, "backward_ms": None}
 
 
 def test_explicit_state_and_nested_input(client: TestClient) -> None:
@@ -244,12 +260,26 @@ def test_include_controls_values_only(client: TestClient) -> None:
         "include": ["output"],
     }
     got = client.post("/v1/layers/inspect", json=body).json()
-    assert got["output"]["data"] is not None
-    assert got["input"].get("data") is None
-    assert got["input"]["grad"]["stats"]["min"] is not None
+    torch.manual_seed(0)
+    module = nn.Linear(3, 2)
+    torch.manual_seed(0)
+    x = torch.randn(1, 3, requires_grad=True)
+    y = module(x)
+    y.sum().backward()
+    assert x.grad is not None
+    assert_close(tensor_from(got["output"]), y.detach())  # values: asked for
+    assert got["input"].get("data") is None  # values: not asked for; stats still there
+    assert got["input"]["stats"]["max"] == pytest.approx(x.max().item())
     assert got["input"]["grad"].get("data") is None
+    grad_stats = got["input"]["grad"]["stats"]
+    assert (grad_stats["min"], grad_stats["max"]) == pytest.approx(
+        (x.grad.min().item(), x.grad.max().item())
+    )
     assert got["parameters"]["weight"].get("data") is None
     assert got["parameters"]["weight"]["shape"] == [2, 3]
+    assert got["parameters"]["weight"]["stats"]["mean"] == pytest.approx(
+        module.weight.mean().item()
+    )
 
 
 def test_requires_grad_false_leaves_input_without_grad(client: TestClient) -> None:

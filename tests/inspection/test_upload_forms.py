@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 from fastapi.exceptions import RequestValidationError
+from torchvision import tv_tensors
+from torchvision.transforms import v2
 
-from schemas.images import PreprocessOptions
 from schemas.models import ModelInspectRequest
 from schemas.requests import LayerInspectRequest
 from service.errors import ProblemError
-from service.images.preprocess import preprocess
 from service.inspection.upload_forms import upload_request
 from tests.conftest import make_settings
 from tests.image_files import encode
@@ -26,6 +26,16 @@ def pixels() -> np.ndarray:
     x = g.integers(0, 256, (20, 30), dtype=np.uint8)
     x[0, :] = x[-1, :] = x[:, 0] = x[:, -1] = 0
     return x
+
+
+def torchvision_input(
+    size: list[int], padding: list[int], mean: float = 0.5, std: float = 1.0
+) -> torch.Tensor:
+    """pixels() through torchvision directly: Resize, Pad, ToDtype(scale), Normalize."""
+    x = v2.Resize(size, antialias=True)(tv_tensors.Image(torch.from_numpy(pixels())[None]))
+    x = v2.Pad(padding, fill=0)(x)
+    x = v2.Normalize([mean], [std])(v2.ToDtype(torch.float32, scale=True)(x))
+    return x.as_subclass(torch.Tensor)[None]
 
 
 def call(spec: Any, options: Any = None, **settings: Any) -> Any:
@@ -87,10 +97,16 @@ def test_defaults_give_a_28x28_input_equal_to_preprocess() -> None:
     assert isinstance(request, LayerInspectRequest)
     assert request.input.shape == [1, 1, 28, 28]  # type: ignore[union-attr]
     assert plan.shape == [1, 1, 28, 28] and plan.requires_grad is True and plan.seed is None
-    expected, steps = preprocess(torch.from_numpy(pixels()).unsqueeze(0), PreprocessOptions())
+    # 20 x 30 fits 28 x 28 at 28/30: 18.67 rounds to 19 rows, then 4 rows above and 5 below
+    expected = torchvision_input([19, 28], [0, 4, 0, 5])
     torch.testing.assert_close(plan.make(), expected, rtol=0, atol=0)
     assert plan.preprocessing is not None
-    assert plan.preprocessing["steps"] == steps
+    steps = {step["name"]: step["params"] for step in plan.preprocessing["steps"]}
+    assert list(steps) == ["grayscale", "invert", "resize", "center", "to_float", "normalize"]
+    assert steps["invert"]["applied"] is False  # a black frame: not inverted
+    assert steps["resize"] == {"from": [20, 30], "to": [19, 28], "antialias": True}
+    assert steps["center"]["padding_left_top_right_bottom"] == [0, 4, 0, 5]
+    assert steps["normalize"] == {"mean": 0.5, "std": 1.0}
     source = plan.preprocessing["source"]
     assert (source["kind"], source["format"], source["width"], source["height"]) == (
         "upload",
@@ -105,9 +121,8 @@ def test_options_set_size_normalize_and_requires_grad() -> None:
     request, plan = call(SPEC, options)
     assert request.input.shape == [1, 1, 10, 12]
     assert plan.shape == [1, 1, 10, 12] and plan.requires_grad is False
-    expected, _ = preprocess(
-        torch.from_numpy(pixels()).unsqueeze(0), PreprocessOptions(size=[10, 12], mean=0, std=2)
-    )
+    # 20 x 30 fits 10 x 12 at 0.4: 8 x 12, then 1 row above and 1 below
+    expected = torchvision_input([8, 12], [0, 1, 0, 1], mean=0.0, std=2.0)
     torch.testing.assert_close(plan.make(), expected, rtol=0, atol=0)
 
 

@@ -72,6 +72,8 @@ def test_misfit_is_a_422_that_teaches(
     layer = SPEC.validate_python(spec)
     found = misfit(layer, shape)
     assert found is not None
+    for word in words:  # the explanation itself holds the words, before any route words it
+        assert word in found.sentence("the layer", shape), (word, found)
     # PyTorch agrees that this input does not fit.
     with pytest.raises((RuntimeError, ValueError, IndexError)):
         build_layer(layer)(torch.zeros(shape))

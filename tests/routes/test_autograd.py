@@ -45,6 +45,10 @@ def test_the_examples_say_what_they_show(client: TestClient) -> None:
         False,
         False,
     ]
+    torch.manual_seed(0)
+    x = torch.randn(3)
+    for name, value in (("with_grad", x**2), ("without_grad", x**2), ("detached", x)):
+        assert_close(tensor(ng[name]["value"]), value)
     # The logistic neuron, in PyTorch.
     neuron = got["logistic_neuron"]
     x = torch.tensor([[1.0, 2.0, 3.0]])

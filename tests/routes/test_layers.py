@@ -4,6 +4,8 @@ import json
 
 import torch
 from fastapi.testclient import TestClient
+from torchvision import tv_tensors
+from torchvision.transforms import v2
 
 from schemas.examples import LAYER_EXAMPLES
 from service.errors import PROBLEM_MEDIA_TYPE
@@ -62,10 +64,27 @@ def test_upload_route_wires_spec_and_input_fields(client: TestClient) -> None:
             "input": json.dumps({"preprocess": {"size": 14}, "requires_grad": False}),
         },
     )
+    assert r.status_code == 200, r.text
     out = r.json()
-    assert out["output"]["shape"] == [1, 196]
-    assert out["input"]["grad"] is None
+    # the digit through torchvision directly: resized to 14 x 14, scaled, normalized, flattened
+    small = v2.Resize([14, 14], antialias=True)(tv_tensors.Image(torch.from_numpy(pixels)[None]))
+    x = v2.Normalize([0.5], [1.0])(v2.ToDtype(torch.float32, scale=True)(small))
+    torch.testing.assert_close(
+        tensor_from(out["output"]), x.as_subclass(torch.Tensor).reshape(1, 196)
+    )
+    assert "data" not in out["input"]  # include: ["output"] came through the spec field
+    assert out["input"]["shape"] == [1, 1, 14, 14]
     assert out["preprocessing"]["source"]["kind"] == "upload"
+    # requires_grad=false came through the input field: a backward pass has nothing to follow
+    r = client.post(
+        "/v1/layers/inspect/upload",
+        files={"image": ("d.png", encode(pixels, "PNG"), "image/png")},
+        data={
+            "spec": json.dumps({"layer": {"type": "flatten"}, "backward": {"target": "sum"}}),
+            "input": json.dumps({"requires_grad": False}),
+        },
+    )
+    assert r.status_code == 422 and r.json()["type"] == "/problems/nothing-to-differentiate"
 
 
 def test_upload_without_image_names_the_field(client: TestClient) -> None:

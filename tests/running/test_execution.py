@@ -8,11 +8,14 @@ import torch
 from fastapi.testclient import TestClient
 from torch import nn
 
+from schemas.requests import TargetBackward
 from service.app import create_app
 from service.errors import ProblemError
 from service.inspection import layer as layer_inspection
+from service.running import execution
 from service.running.execution import out_of_memory_as_503, run
 from tests.conftest import make_settings
+from tests.helpers import FakeClock, tensor_from
 
 BODY = {
     "layer": {"type": "linear", "in_features": 3, "out_features": 2},
@@ -44,15 +47,61 @@ def test_out_of_memory_mid_request_then_next_works(
         r = client.post("/v1/layers/inspect", json=BODY)
     assert r.status_code == 503
     assert r.json()["type"] == "/problems/device-out-of-memory"
-    assert client.post("/v1/layers/inspect", json=BODY).status_code == 200
+    after = client.post("/v1/layers/inspect", json=BODY)
+    assert after.status_code == 200
+    # the next request runs in full: its numbers are PyTorch's (seeds 0 for input and weights)
+    torch.manual_seed(0)
+    linear = nn.Linear(3, 2)
+    torch.manual_seed(0)
+    x = torch.randn(1, 3, requires_grad=True)
+    linear(x).sum().backward()
+    got = after.json()
+    torch.testing.assert_close(tensor_from(got["output"]), linear(x).detach())
+    torch.testing.assert_close(tensor_from(got["input"]["grad"]), x.grad)
 
 
-def test_run_keeps_output_grad() -> None:
+def test_forward_only_run_builds_no_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(0)
     module = nn.Linear(2, 2)
+    x = torch.tensor([[1.0, -2.0]])
+    monkeypatch.setattr(execution, "time", FakeClock(3.0, 3.5))
+    done = run(module, x, device=torch.device("cpu"), requires_grad=True, backward=None)
+    with torch.no_grad():
+        expected = x @ module.weight.T + module.bias
+    torch.testing.assert_close(done.output, expected)
+    assert done.output.grad_fn is None and not done.output.requires_grad
+    assert done.input.grad is None
+    assert (done.forward_ms, done.backward_ms) == (500.0, None)
+
+
+@pytest.mark.parametrize("target", ["sum", "mean"])
+def test_backward_run_keeps_output_input_and_parameter_grads(
+    monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    torch.manual_seed(0)
+    module = nn.Linear(3, 2)
+    x = torch.tensor([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]])
+    monkeypatch.setattr(execution, "time", FakeClock(1.0, 1.25, 4.0, 4.125))
     done = run(
-        module, torch.ones(1, 2), device=torch.device("cpu"), requires_grad=True, backward=None
+        module,
+        x,
+        device=torch.device("cpu"),
+        requires_grad=True,
+        backward=TargetBackward(target=target),  # type: ignore[arg-type]
     )
-    assert done.output.grad_fn is None and done.backward_ms is None
+    torch.manual_seed(0)
+    direct = nn.Linear(3, 2)
+    xd = x.detach().clone().requires_grad_(True)
+    y = direct(xd)
+    y.retain_grad()
+    (y.sum() if target == "sum" else y.mean()).backward()
+    torch.testing.assert_close(done.output, y)
+    assert type(done.output.grad_fn).__name__ == "AddmmBackward0"
+    torch.testing.assert_close(done.output.grad, y.grad)
+    torch.testing.assert_close(done.input.grad, xd.grad)
+    torch.testing.assert_close(module.weight.grad, direct.weight.grad)
+    torch.testing.assert_close(module.bias.grad, direct.bias.grad)
+    assert (done.forward_ms, done.backward_ms) == (250.0, 125.0)
 
 
 def test_busy_service_answers_503_with_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+import torch
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
@@ -15,29 +16,54 @@ from schemas.autograd import (
     TensorLeaf,
 )
 from tests.autograd.helpers import fields, post
+from tests.helpers import tensor_from as tensor
 
 LEAF = {"fill": 1.0, "shape": [2]}
 A = {"a": LEAF}
 
 
-def test_leaf_variants_and_defaults() -> None:
+def test_leaf_variants() -> None:
     request = AutogradRequest.model_validate(
         {
             "tensors": {
                 "t": {"tensor": {"data": [1, 2]}},
                 "f": {"fill": 0.5, "shape": [2], "requires_grad": False},
-                "r": {"shape": [2]},
+                "r": {"shape": [2], "seed": 4},
             },
             "ops": [{"name": "b", "op": "add", "args": ["t", 2]}],
         }
     )
     t, f, r = request.tensors.values()
-    assert isinstance(t, TensorLeaf) and t.requires_grad is True
-    assert isinstance(f, FillLeaf) and f.requires_grad is False
-    assert isinstance(r, RandomLeaf) and r.seed == 0 and r.requires_grad is True
-    op = request.ops[0]
-    assert op.args == ["t", 2] and isinstance(op.args[1], int) and op.no_grad is False
-    assert request.backward is None and request.encoding == "json"
+    assert type(t) is TensorLeaf
+    assert type(f) is FillLeaf and (f.fill, f.requires_grad) == (0.5, False)
+    assert type(r) is RandomLeaf and r.seed == 4
+    assert request.ops[0].args == ["t", 2] and type(request.ops[0].args[1]) is int
+
+
+def test_defaults_are_what_the_service_does(client: TestClient) -> None:
+    body = {
+        "tensors": {
+            "t": {"tensor": {"data": [1.0, 2.0]}},
+            "f": {"fill": 0.5, "shape": [2]},
+            "r": {"shape": [2]},
+        },
+        "ops": [
+            {"name": "a", "op": "add", "args": ["t", "f"]},
+            {"name": "b", "op": "mul", "args": ["a", "r"]},
+        ],
+    }
+    got = post(client, body)["tensors"]
+    torch.manual_seed(0)  # a random leaf's seed is 0
+    r = torch.randn(2)
+    expected = torch.tensor([1.5, 2.5]) * r
+    # every leaf requires grad; ops build the graph (no_grad false)
+    assert [got[n]["requires_grad"] for n in ("t", "f", "r", "a", "b")] == [True] * 5
+    assert (got["a"]["grad_fn"], got["b"]["grad_fn"]) == ("AddBackward0", "MulBackward0")
+    # values as JSON lists (encoding json); no backward pass, so no gradient anywhere
+    assert "data_b64" not in got["b"]["value"]
+    torch.testing.assert_close(tensor(got["r"]["value"]), r)
+    torch.testing.assert_close(tensor(got["b"]["value"]), expected)
+    assert all(t["grad"] is None for t in got.values())
 
 
 @pytest.mark.parametrize(

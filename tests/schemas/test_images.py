@@ -1,9 +1,16 @@
-"""schemas/images.py: preprocessing and rendering options, their defaults and bounds."""
+"""schemas/images.py: preprocessing and rendering options, their bounds, and what their defaults
+do in the service."""
 
+import json
 from typing import Any
 
+import numpy as np
 import pytest
+import torch
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from torchvision import tv_tensors
+from torchvision.transforms import v2
 
 from schemas.images import (
     MAX_IMAGE_SIDE,
@@ -12,6 +19,8 @@ from schemas.images import (
     PreprocessOptions,
     RenderOptions,
 )
+from tests.helpers import tensor_from
+from tests.image_files import decode_png, digit, encode
 
 
 def kinds(cls: Any, raw: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
@@ -20,19 +29,62 @@ def kinds(cls: Any, raw: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
     return [(tuple(e["loc"]), e["type"]) for e in info.value.errors()]
 
 
-def test_defaults() -> None:
-    p = PreprocessOptions()
-    assert (p.invert, p.size, p.mean, p.std) == ("auto", 28, 0.5, 1.0)
-    i = ImageInputOptions()
-    assert i.requires_grad is True and i.preprocess == PreprocessOptions()
-    r = RenderOptions()
-    assert (r.view, r.colormap, r.normalize, r.scale, r.columns) == (
-        "output",
-        None,
-        "global",
-        1,
-        None,
+def upload(client: TestClient, pixels: np.ndarray) -> dict[str, Any]:
+    """Upload a PNG of `pixels` with no `input` field (every ImageInputOptions default)."""
+    spec = {"layer": {"type": "flatten"}, "backward": {"target": "sum"}}
+    r = client.post(
+        "/v1/layers/inspect/upload",
+        files={"image": ("x.png", encode(pixels, "PNG"), "image/png")},
+        data={"spec": json.dumps(spec)},
     )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def torchvision_input(pixels: np.ndarray, size: int = 28) -> torch.Tensor:
+    """Resize (when needed), ToDtype(scale) and Normalize(0.5, 1.0), with torchvision directly."""
+    x = tv_tensors.Image(torch.from_numpy(pixels)[None])
+    if x.shape[-2:] != (size, size):
+        x = v2.Resize([size, size], antialias=True)(x)
+    x = v2.Normalize([0.5], [1.0])(v2.ToDtype(torch.float32, scale=True)(x))
+    return x.as_subclass(torch.Tensor)[None]
+
+
+def test_image_input_defaults_are_what_the_service_does(client: TestClient) -> None:
+    pixels, _ = digit(0)  # white on black, a dark border
+    body = upload(client, pixels)
+    # size 28, mean 0.5, std 1.0: torchvision's own transforms give the same tensor
+    torch.testing.assert_close(
+        tensor_from(body["input"]), torchvision_input(pixels), rtol=0, atol=0
+    )
+    # requires_grad true: the backward pass reaches the input (d sum / d x = 1)
+    torch.testing.assert_close(tensor_from(body["input"]["grad"]), torch.ones(1, 1, 28, 28))
+    # invert auto: the same digit drawn black on white gives the same tensor
+    inverted = upload(client, 255 - pixels)
+    torch.testing.assert_close(tensor_from(inverted["input"]), torchvision_input(pixels))
+    # size 28: a 14 x 14 image is resized up to 28 x 28
+    small = np.ascontiguousarray(pixels[::2, ::2])
+    torch.testing.assert_close(
+        tensor_from(upload(client, small)["input"]), torchvision_input(small)
+    )
+
+
+def test_render_defaults_are_what_the_service_does(client: TestClient) -> None:
+    # relu of two 1 x 2 channels: [[0, 2]] and [[3, 5]]
+    data = [[[[-1.0, 2.0]], [[3.0, 5.0]]]]
+    r = client.post(
+        "/v1/layers/render",
+        json={"layer": {"type": "activation", "name": "relu"}, "input": {"tensor": {"data": data}}},
+    )
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    # view output (not the input's -1), gray (one channel), one range 0..5 for both tiles (not
+    # per tile), scale 1, columns ceil(sqrt(2)) = 2, white padding of 1 pixel around the tiles
+    levels = np.rint(255 * np.array([0.0, 2.0, 3.0, 5.0]) / 5)  # 0, 102, 153, 255
+    white = 255
+    row = [white, levels[0], levels[1], white, levels[2], levels[3], white]
+    expected = np.array([[white] * 7, row, [white] * 7])
+    np.testing.assert_array_equal(decode_png(r.content), expected)
 
 
 def test_preprocess_bounds() -> None:

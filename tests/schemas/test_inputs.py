@@ -3,31 +3,48 @@
 from typing import Any
 
 import pytest
+import torch
+from fastapi.testclient import TestClient
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from schemas.inputs import (
     InputSpec,
     MnistInput,
-    MnistRef,
     RandomInput,
     TensorInput,
     key_discriminator,
 )
+from tests.helpers import tensor_from
 
 INPUT: TypeAdapter[Any] = TypeAdapter(InputSpec)
 
 
-def test_variants_and_defaults() -> None:
-    random = INPUT.validate_python({"shape": [2, 3]})
-    assert isinstance(random, RandomInput)
-    assert (random.shape, random.seed, random.requires_grad) == ([2, 3], 0, True)
+def test_the_marking_key_picks_the_variant() -> None:
+    # What the defaults do is checked through the service: the random input's seed 0 and
+    # requires_grad in test_inputs_default_to_seed_0_and_requires_grad, the MNIST split and
+    # preprocessing in tests/images/test_mnist.py, a tensor's requires_grad in
+    # tests/inspection/test_layer.py::test_grad_output_equals_backward_with_vector.
+    random = INPUT.validate_python({"shape": [2, 3], "seed": 5})
+    assert type(random) is RandomInput and (random.shape, random.seed) == ([2, 3], 5)
     tensor = INPUT.validate_python({"tensor": {"data": [1.0]}, "requires_grad": False})
-    assert isinstance(tensor, TensorInput) and tensor.requires_grad is False
+    assert type(tensor) is TensorInput and tensor.requires_grad is False
     mnist = INPUT.validate_python({"mnist": {"index": 4}})
-    assert isinstance(mnist, MnistInput)
-    assert (mnist.mnist.split, mnist.mnist.index) == ("test", 4)
-    assert (mnist.preprocess.size, mnist.preprocess.mean, mnist.preprocess.std) == (28, 0.5, 1.0)
-    assert mnist.preprocess.invert == "auto"
+    assert type(mnist) is MnistInput and mnist.mnist.index == 4
+
+
+def test_inputs_default_to_seed_0_and_requires_grad(client: TestClient) -> None:
+    body = {
+        "layer": {"type": "activation", "name": "tanh"},
+        "input": {"shape": [2, 3]},
+        "backward": {"target": "sum"},
+    }
+    got = client.post("/v1/layers/inspect", json=body).json()
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, requires_grad=True)
+    torch.tanh(x).sum().backward()
+    assert got["seeds"]["input"] == 0
+    torch.testing.assert_close(tensor_from(got["input"]), x.detach())
+    torch.testing.assert_close(tensor_from(got["input"]["grad"]), x.grad)
 
 
 def test_precedence_tensor_over_shape() -> None:
@@ -78,4 +95,3 @@ def test_key_discriminator_on_dicts_and_models() -> None:
     assert pick(HasB()) == "~second"
     assert pick({"c": 1}) is None
     assert pick(3) is None
-    assert MnistRef(index=0).split == "test"

@@ -4,11 +4,14 @@ equal PyTorch's, and the cross-field rules PyTorch enforces."""
 from typing import Any
 
 import pytest
+import torch
+from fastapi.testclient import TestClient
 from pydantic import TypeAdapter, ValidationError
 from torch import nn
 
 from schemas import layer_specs as L
 from tests.direct import torch_layer
+from tests.helpers import tensor_from
 
 SPEC: TypeAdapter[Any] = TypeAdapter(L.LayerSpec)
 
@@ -133,24 +136,31 @@ def test_defaults_equal_pytorchs() -> None:
     assert (flat.start_dim, flat.end_dim) == (nn.Flatten().start_dim, nn.Flatten().end_dim)
 
 
-def test_maxpool_stride_none_is_pytorchs_default_kernel_size() -> None:
+def test_maxpool_stride_none_is_pytorchs_default_kernel_size(client: TestClient) -> None:
     spec = SPEC.validate_python({"type": "maxpool2d", "kernel_size": [3, 2]})
-    assert spec.stride is None
+    assert spec.stride is None  # left to PyTorch, which takes the kernel size
+    body = {"layer": spec.model_dump(exclude_unset=True), "input": {"shape": [1, 2, 9, 8]}}
+    got = client.post("/v1/layers/inspect", json=body).json()
     direct = nn.MaxPool2d((3, 2))
-    assert direct.stride == (3, 2)
-    built = torch_layer({"type": "maxpool2d", "kernel_size": [3, 2]})
-    assert repr(built) == repr(direct)
-    from service.building.layer_builder import (
-        build_layer,  # the service keeps stride=None for PyTorch
-    )
-
-    assert repr(build_layer(spec)) == repr(direct)
+    assert got["layer"]["repr"] == repr(direct)
+    torch.manual_seed(0)
+    x = torch.randn(1, 2, 9, 8)
+    torch.testing.assert_close(tensor_from(got["output"]), direct(x))
+    assert got["output"]["shape"] == [1, 2, 3, 4]  # stride (3, 2), not 1
 
 
-def test_softmax_dim_defaults_to_last_not_implicit() -> None:
-    spec = SPEC.validate_python({"type": "activation", "name": "softmax"})
-    assert spec.dim == -1
-    assert SPEC.validate_python({"type": "activation", "name": "log_softmax"}).dim == -1
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_dim_defaults_to_last_not_implicit(client: TestClient, name: str) -> None:
+    body = {"layer": {"type": "activation", "name": name}, "input": {"shape": [2, 3, 4]}}
+    got = client.post("/v1/layers/inspect", json=body).json()
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 4)
+    fn = torch.softmax if name == "softmax" else torch.log_softmax
+    torch.testing.assert_close(tensor_from(got["output"]), fn(x, dim=-1))
+    # PyTorch's implicit choice for a 3-d input (dim=None) is dim 0, which differs:
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        implicit = (nn.Softmax() if name == "softmax" else nn.LogSoftmax())(x)
+    assert not torch.allclose(implicit, fn(x, dim=-1))
 
 
 @pytest.mark.parametrize(
@@ -189,8 +199,6 @@ def test_cross_field_rules_pytorch_enforces(raw: dict[str, Any], words: str) -> 
     assert words in err["msg"]
     # PyTorch itself refuses the same arguments.
     with pytest.raises((ValueError, RuntimeError)):
-        import torch
-
         torch_layer(raw)(torch.zeros(1, raw.get("in_channels", 1), 8, 8))
 
 

@@ -30,7 +30,6 @@ def test_layers_are_layer_specs_in_order() -> None:
         }
     )
     assert [type(layer) for layer in r.layers] == [LinearSpec, ReLUSpec]
-    assert r.include == ["input", "output", "parameters", "gradients"]
 
 
 def test_layer_count_bounds() -> None:

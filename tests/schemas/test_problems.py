@@ -4,7 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from schemas.problems import FieldProblem, Problem
+from schemas.problems import Problem
 
 
 def test_a_real_422_validates_as_a_problem(client: TestClient) -> None:
@@ -26,10 +26,11 @@ def test_a_real_413_validates_with_context(client: TestClient) -> None:
     assert problem.context is not None and problem.context["elements"] == 4096 * 4096 * 2
 
 
-def test_defaults_and_strictness() -> None:
-    p = Problem(type="about:blank", title="t", status=400, detail="d")
-    assert (p.instance, p.errors, p.context) == (None, [], None)
-    f = FieldProblem(field="body.x", message="m")
-    assert (f.fix, f.type) == (None, None)
+def test_a_real_404_validates_with_no_field_errors_and_no_context(client: TestClient) -> None:
+    r = client.get("/v1/nothing-here")
+    problem = Problem.model_validate(r.json())
+    assert (problem.status, problem.type, problem.instance) == (404, "about:blank", r.url.path)
+    assert (problem.errors, problem.context) == ([], None)
+    # The model is strict: a field the service does not send is refused.
     with pytest.raises(ValidationError):
-        Problem.model_validate({"type": "t", "title": "t", "status": 1, "detail": "d", "x": 1})
+        Problem.model_validate(r.json() | {"x": 1})

@@ -1,9 +1,12 @@
-"""schemas/requests.py: RunOptions defaults, weights and backward unions, device pattern."""
+"""schemas/requests.py: RunOptions defaults in use, the weights and backward unions, devices."""
 
 from typing import Any
 
 import pytest
+import torch
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from torch import nn
 
 from schemas.requests import (
     ALL_INCLUDES,
@@ -24,12 +27,30 @@ def errors(raw: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
     return [(tuple(e["loc"]), e["type"]) for e in info.value.errors()]
 
 
-def test_defaults() -> None:
+def test_defaults_are_what_the_service_does(client: TestClient) -> None:
+    layer = {"type": "linear", "in_features": 2, "out_features": 3}
+    got = client.post("/v1/layers/inspect", json={"layer": layer, "input": {"shape": [1, 2]}})
+    assert got.status_code == 200, got.text
+    body = got.json()
+    torch.manual_seed(0)
+    module = nn.Linear(2, 3)
+    torch.manual_seed(0)
+    x = torch.randn(1, 2)
+    # weights: seed 0; input: seed 0; device: the service's (cpu here); no backward
+    assert body["seeds"] == {"input": 0, "weights": 0} and body["device"] == "cpu"
+    assert body["output"]["grad"] is None and body["timing_ms"]["backward_ms"] is None
+    # include: the values of every tensor, as JSON lists (encoding json)
+    expected = {"input": x, "output": module(x), **dict(module.named_parameters())}
+    reported = {"input": body["input"], "output": body["output"], **body["parameters"]}
+    assert list(reported) == list(expected)
+    for name, tensor in expected.items():
+        assert "data_b64" not in reported[name]
+        got_values = torch.tensor(reported[name]["data"]).reshape(tensor.shape)
+        torch.testing.assert_close(got_values, tensor.detach(), msg=name)
+
+
+def test_default_include_list_is_not_shared() -> None:
     r = LayerInspectRequest.model_validate(BASE)
-    assert r.weights is None and r.backward is None and r.device is None
-    assert r.include == ["input", "output", "parameters", "gradients"] == list(ALL_INCLUDES)
-    assert r.encoding == "json"
-    # The default list is not shared between requests.
     r.include.append("images")
     assert LayerInspectRequest.model_validate(BASE).include == list(ALL_INCLUDES)
 
@@ -93,12 +114,6 @@ def test_state_holds_at_most_64_tensors() -> None:
 
 def test_render_request_adds_render_options() -> None:
     r = LayerRenderRequest.model_validate({**BASE, "view": "weights", "scale": 4})
-    assert (r.view, r.scale, r.colormap, r.normalize, r.columns) == (
-        "weights",
-        4,
-        None,
-        "global",
-        None,
-    )
+    assert (r.view, r.scale) == ("weights", 4)  # what the defaults do: tests/schemas/test_images
     with pytest.raises(ValidationError):
         LayerRenderRequest.model_validate({**BASE, "scale": 33})
