@@ -53,3 +53,19 @@ def test_metrics_count_requests_jobs_and_rejections() -> None:
         == 4
     )
     assert samples[("layerscope_requests_in_flight", ())] == 1  # the /metrics request itself
+
+
+def test_the_docs_routes_are_counted_by_their_path() -> None:
+    """FastAPI's own /openapi.json and /docs are plain Starlette routes: still labelled."""
+    with TestClient(create_app(make_settings())) as c:
+        assert c.get("/openapi.json").json()["info"]["title"] == "layerscope"
+        assert "swagger-ui" in c.get("/docs").text
+        samples = _samples(c.get("/metrics").text)
+    for path in ("/openapi.json", "/docs"):
+        key = ("layerscope_requests_total", (("method", "GET"), ("route", path), ("status", "200")))
+        assert samples[key] == 1
+    assert not any(
+        labels == (("method", "GET"), ("route", "unmatched"), ("status", "200"))
+        for name, labels in samples
+        if name == "layerscope_requests_total"
+    )

@@ -5,6 +5,7 @@ import re
 import time
 import uuid
 
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.metrics import Metrics
@@ -56,7 +57,7 @@ class RequestContextMiddleware:
         finally:
             self.metrics.in_flight.dec()
             elapsed = time.perf_counter() - start
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = getattr(scope.get("route"), "path", None) or _route_path(scope)
             self.metrics.requests.labels(
                 route=route, method=scope["method"], status=str(status)
             ).inc()
@@ -77,3 +78,14 @@ class RequestContextMiddleware:
                         }
                     },
                 )
+
+
+def _route_path(scope: Scope) -> str:
+    """The path template of the route that served a request FastAPI did not tag with its route
+    (its own /openapi.json and /docs are plain Starlette routes), or `unmatched`."""
+    app = scope.get("app")
+    for route in getattr(app, "routes", ()):
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return str(getattr(route, "path", "unmatched"))
+    return "unmatched"

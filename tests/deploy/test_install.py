@@ -39,6 +39,7 @@ from packaging.requirements import Requirement
 from PIL import Image
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
+from service.settings import Settings
 from tests.deploy.files import (
     CONSTRAINTS,
     REQUIREMENT_FILES,
@@ -304,7 +305,7 @@ def serve_and_check(
     assert body["torch"].split("+")[0] == pins["torch"]
     assert body["torchvision"].split("+")[0] == pins["torchvision"]
     assert body["default_device"] == "cpu"
-    assert body["limits"]["max_tensor_elements"] > 0
+    assert body["limits"]["max_tensor_elements"] == Settings().max_tensor_elements
     assert f"docs at http://127.0.0.1:{port}/docs" in log.read_text()
     assert healthcheck(python, env).returncode == 0
 
