@@ -20,11 +20,14 @@ class ResponseModel(BaseModel):
 MAX_DIM_SIZE = 1 << 24
 MAX_RANK = 8
 
-Dim = Annotated[int, Field(ge=1, le=MAX_DIM_SIZE)]
-"""One dimension of a tensor shape: a positive size."""
+Dim = Annotated[int, Field(ge=0, le=MAX_DIM_SIZE)]
+"""One dimension of a tensor shape: a size, 0 for an empty tensor (a zero-size batch)."""
 
-Shape = Annotated[list[Dim], Field(min_length=1, max_length=MAX_RANK)]
-"""A tensor shape: 1 to 8 positive sizes."""
+Shape = Annotated[
+    list[Dim],
+    Field(max_length=MAX_RANK, description="Sizes of the dimensions; [] is a 0-d (scalar) tensor."),
+]
+"""A tensor shape: 0 to 8 sizes ([] is a scalar, a 0 size an empty tensor), as PyTorch takes."""
 
 Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
 """A seed for torch.manual_seed."""

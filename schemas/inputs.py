@@ -1,27 +1,59 @@
 """Where a layer's input comes from: seeded random values or explicit data."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Discriminator, Field
+from pydantic import BaseModel, Discriminator, Field, model_validator
 
 from schemas.base import VARIANT_MARK, Seed, Shape, StrictModel, variant
 from schemas.images import PreprocessOptions
 from schemas.tensors import TensorData
 
+_REQUIRES_GRAD = Field(
+    default=None,
+    description="Track gradients for this input; default: true for a float input, false for "
+    "int64 (integers have no gradient).",
+)
+MAX_HIGH = 1 << 24
+
 
 class RandomInput(StrictModel):
-    """Seeded standard-normal values: equal to `torch.manual_seed(seed); torch.randn(*shape)`."""
+    """Seeded values: `torch.manual_seed(seed); torch.randn(*shape)`, then in the request's
+    `dtype`; or with `"dtype": "int64"`, integers `torch.randint(0, high, shape)` (indices for
+    an embedding)."""
 
     shape: Shape
     seed: Seed = 0
-    requires_grad: bool = Field(default=True, description="Track gradients for this input.")
+    requires_grad: bool | None = _REQUIRES_GRAD
+    dtype: Literal["int64"] | None = Field(
+        default=None, description="`int64` for integers in [0, high); default: the request's."
+    )
+    high: Annotated[int, Field(ge=1, le=MAX_HIGH)] | None = Field(
+        default=None, description="With int64: values are drawn from 0 to high - 1."
+    )
+
+    @model_validator(mode="after")
+    def _integers(self) -> "RandomInput":
+        if (self.dtype == "int64") != (self.high is not None):
+            raise ValueError(
+                'give `high` exactly with "dtype": "int64" (integers in [0, high)), e.g. '
+                '{"shape": [1, 8], "dtype": "int64", "high": 10}'
+            )
+        if self.dtype == "int64" and self.requires_grad:
+            raise ValueError("an int64 input cannot require grad: set requires_grad false")
+        return self
 
 
 class TensorInput(StrictModel):
     """Explicit values."""
 
     tensor: TensorData
-    requires_grad: bool = Field(default=True, description="Track gradients for this input.")
+    requires_grad: bool | None = _REQUIRES_GRAD
+
+    @model_validator(mode="after")
+    def _integers(self) -> "TensorInput":
+        if self.tensor.dtype == "int64" and self.requires_grad:
+            raise ValueError("an int64 input cannot require grad: set requires_grad false")
+        return self
 
 
 MNIST_SPLIT_PATTERN = r"^[a-z]{1,16}$"

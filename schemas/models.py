@@ -9,21 +9,22 @@ Definitions used throughout (documented once, here):
 - **Bytes** follow torchinfo's `summary(...)`: parameter bytes are the parameters' elements times
   their element size; the forward/backward pass size is twice (value and gradient) the output
   bytes of every layer that has parameters (layers without parameters count 0, as in torchinfo);
-  the estimated total is input + forward/backward pass + parameter bytes. Input bytes are the
-  input's elements times 4 (float32); torchinfo adds the few bytes of Python object overhead of
-  `sys.getsizeof(storage)` on top, invisible in its MB figures.
+  the estimated total is input + forward/backward pass + parameter bytes. Element sizes are the
+  computation's dtype (4 for float32) and the input's own (8 for int64 indices); torchinfo adds
+  the few bytes of Python object overhead of `sys.getsizeof(storage)` on top, invisible in its
+  MB figures.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from schemas.base import ResponseModel, Shape, StrictModel
 from schemas.images import Images, Preprocessing, RenderOptions
 from schemas.layer_specs import LayerSpec
-from schemas.requests import RunOptions
-from schemas.responses import Seeds, Timing
-from schemas.tensors import GradTensorOut, OutputTensorOut
+from schemas.requests import DTypeOption, ModeOption, RunOptions
+from schemas.responses import RunFacts, Seeds, Timing
+from schemas.tensors import GradTensorOut, OutputTensorOut, TensorOut
 
 MAX_MODEL_LAYERS = 1024
 """Hard cap on layers in one pipeline; the service's LAYERSCOPE_MAX_LAYERS (default 64) is
@@ -55,6 +56,12 @@ class ModelSummaryRequest(StrictModel):
 
     layers: Layers
     input_shape: Shape = Field(description="Shape of the input, batch dimension included.")
+    input_dtype: Literal["int64"] | None = Field(
+        default=None,
+        description="`int64` for integer input (an embedding first); default: `dtype`.",
+    )
+    dtype: DTypeOption = "float32"
+    mode: ModeOption = "eval"
 
 
 class ModelTotals(ResponseModel):
@@ -69,7 +76,7 @@ class ModelTotals(ResponseModel):
         description="Forward FLOPs as FlopCounterMode counts them (multiply-add = 2; only "
         "matmul/convolution ops)."
     )
-    input_bytes: int = Field(description="Bytes of the float32 input.")
+    input_bytes: int = Field(description="Bytes of the input (its dtype's element size).")
     forward_backward_bytes: int = Field(
         description="torchinfo's 'Forward/backward pass size': 2 x output bytes of every layer "
         "with parameters."
@@ -91,7 +98,7 @@ class LayerRow(ResponseModel):
     parameter_count: int
     trainable_parameter_count: int
     parameter_bytes: int
-    output_bytes: int = Field(description="Bytes of the float32 output.")
+    output_bytes: int = Field(description="Bytes of the output (the computation's dtype).")
     flops: int = Field(description="Forward FLOPs of this layer (multiply-add = 2).")
 
 
@@ -104,6 +111,9 @@ class LayerTrace(LayerRow):
     )
     parameters: dict[str, GradTensorOut] = Field(
         description="Parameters by state_dict name (e.g. `0.weight`), with their gradients."
+    )
+    buffers: dict[str, TensorOut] = Field(
+        description="Buffers by state_dict name (e.g. `1.running_mean`), after the forward pass."
     )
     images: Images | None = Field(
         default=None,
@@ -124,7 +134,7 @@ class ModelSummaryResponse(ResponseModel):
     )
 
 
-class ModelInspectResponse(ModelSummaryResponse):
+class ModelInspectResponse(ModelSummaryResponse, RunFacts):
     """Everything about one run of a pipeline, layer by layer."""
 
     layers: list[LayerTrace]  # type: ignore[assignment]

@@ -8,10 +8,10 @@ from schemas.base import Seed, StrictModel, variant
 from schemas.images import RenderOptions
 from schemas.inputs import InputSpec, key_discriminator
 from schemas.layer_specs import LayerSpec
-from schemas.tensors import Encoding, TensorData
+from schemas.tensors import Encoding, FloatDType, TensorData
 
-IncludeItem = Literal["input", "output", "parameters", "gradients", "images"]
-ALL_INCLUDES: tuple[IncludeItem, ...] = ("input", "output", "parameters", "gradients")
+IncludeItem = Literal["input", "output", "parameters", "buffers", "gradients", "images"]
+ALL_INCLUDES: tuple[IncludeItem, ...] = ("input", "output", "parameters", "buffers", "gradients")
 """The default `include`: every tensor's values; `images` (PNG data URIs) only when asked."""
 
 DEVICE_PATTERN = r"^(cpu|cuda(:(0|[1-9][0-9]?))?)$"
@@ -31,16 +31,45 @@ DeviceOption = Annotated[
 """Where a request runs (the `device` field of every request)."""
 
 
+Mode = Literal["train", "eval"]
+
+ModeOption = Annotated[
+    Mode,
+    Field(
+        description="`eval` (default): the network as it predicts: batch norms use their "
+        "running statistics, dropout passes values through, and the same request always gives "
+        "the same answer. `train`: as PyTorch constructs modules: batch norms use the batch's "
+        "statistics and update their running statistics (returned as `buffers`), dropout "
+        "draws its mask after `torch.manual_seed(forward_seed)`."
+    ),
+]
+"""`model.train()` or `model.eval()` for the whole request."""
+
+DTypeOption = Annotated[
+    FloatDType,
+    Field(
+        description="The computation's dtype: input, parameters, buffers and gradients. "
+        "Seeded weights and random inputs are drawn in float32, then converted (the same "
+        "values, rounded, in every dtype). float16 and bfloat16 run where PyTorch has the "
+        "kernels: a layer it cannot run in that dtype on the device is a 422 naming the "
+        "devices that can."
+    ),
+]
+"""`model.to(dtype)`: the dtype every float tensor of a run has."""
+
+
 class SeedWeights(StrictModel):
-    """Parameters equal to `torch.manual_seed(seed)` followed by the module's constructor on CPU."""
+    """Parameters equal to `torch.manual_seed(seed)` followed by the module's constructor on CPU
+    (in float32, then converted to the request's dtype)."""
 
     seed: Seed = 0
 
 
 class StateWeights(StrictModel):
-    """Explicit parameters by name (`weight`, `bias`), checked against the expected shapes."""
+    """Explicit parameters and buffers by `state_dict()` name (`weight`, `bias`,
+    `running_mean`, ...), every one of them, each checked against its shape and dtype."""
 
-    state: dict[str, TensorData] = Field(max_length=64)
+    state: dict[str, TensorData] = Field(max_length=4096)
 
 
 WeightsSpec = Annotated[
@@ -88,6 +117,19 @@ class RunOptions(StrictModel):
     )
     encoding: EncodingOption = "json"
     device: DeviceOption = None
+    mode: ModeOption = "eval"
+    dtype: DTypeOption = "float32"
+    cast: bool = Field(
+        default=False,
+        description="Convert tensors given in another float dtype than `dtype` (input, "
+        "weights, grad_output) to it; the response lists each cast under `casts`. Without "
+        "it such a tensor is a 422.",
+    )
+    forward_seed: Seed = Field(
+        default=0,
+        description="`torch.manual_seed(forward_seed)` right before the forward pass: dropout "
+        "masks in train mode are reproducible (on the same device).",
+    )
 
 
 class LayerInspectRequest(RunOptions):

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from schemas.base import ResponseModel
 from schemas.images import Images, Preprocessing
-from schemas.tensors import GradTensorOut, OutputTensorOut
+from schemas.tensors import GradTensorOut, OutputTensorOut, TensorOut
 
 
 class LayerInfo(ResponseModel):
@@ -23,6 +23,23 @@ class Seeds(ResponseModel):
 
     input: int | None
     weights: int | None
+    forward: int = Field(description="`torch.manual_seed(forward)` before the forward pass.")
+
+
+class Cast(ResponseModel):
+    """A tensor given in another dtype than the computation's, converted as `cast` allowed."""
+
+    field: str = Field(description="The request field, e.g. `body.input.tensor`.")
+    from_dtype: str
+    to_dtype: str
+
+
+class RunFacts(ResponseModel):
+    """How a run ran: mode, dtype, and the casts made."""
+
+    mode: str = Field(description="`train` or `eval`.")
+    dtype: str = Field(description="The computation's dtype.")
+    casts: list[Cast] = Field(description="Tensors converted to `dtype` (`cast: true`).")
 
 
 class Timing(ResponseModel):
@@ -32,7 +49,7 @@ class Timing(ResponseModel):
     backward_ms: float | None
 
 
-class LayerInspectResponse(ResponseModel):
+class LayerInspectResponse(RunFacts):
     """Everything a person at a notebook would print about one layer run."""
 
     layer: LayerInfo
@@ -42,6 +59,10 @@ class LayerInspectResponse(ResponseModel):
     input: GradTensorOut
     output: OutputTensorOut
     parameters: dict[str, GradTensorOut]
+    buffers: dict[str, TensorOut] = Field(
+        description="Buffers by state_dict name (batch norms' running_mean, running_var, "
+        "num_batches_tracked), as they are after the forward pass (train mode updates them)."
+    )
     preprocessing: Preprocessing | None = Field(
         default=None, description="For image inputs (MNIST, uploads): source and steps."
     )

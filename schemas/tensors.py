@@ -11,7 +11,10 @@ from pydantic import Field, model_validator
 
 from schemas.base import ResponseModel, Shape, StrictModel
 
-InputDType = Literal["float32", "float64"]
+FloatDType = Literal["float32", "float64", "bfloat16", "float16"]
+"""The dtypes a computation runs in (`dtype` of a request)."""
+TensorDType = Literal["float32", "float64", "bfloat16", "float16", "int64"]
+"""The dtypes a tensor object may carry: the float dtypes, and int64 (indices, counters)."""
 Encoding = Literal["json", "base64"]
 
 
@@ -34,9 +37,12 @@ class TensorData(StrictModel):
         default=None,
         description="Base64 of the little-endian raw bytes of `dtype`, row-major; needs `shape`.",
     )
-    dtype: InputDType = Field(
+    dtype: TensorDType = Field(
         default="float32",
-        description="Dtype of the values given; they are computed on as float32.",
+        description="Dtype of the values (of the raw bytes of `data_b64`). Nothing is converted "
+        "silently: a tensor whose dtype is not the computation's is refused unless the request "
+        "says `cast: true` (the response then lists the cast). int64 is for indices "
+        "(embedding input) and counters (num_batches_tracked).",
     )
 
     @model_validator(mode="after")
@@ -67,8 +73,10 @@ class TensorOut(ResponseModel):
     shape: list[int]
     dtype: str
     stats: TensorStats
-    data: list[float | None] | None = Field(
-        default=None, description="Flat row-major values (encoding=json); NaN and ±Inf are null."
+    data: list[float | int | None] | None = Field(
+        default=None,
+        description="Flat row-major values (encoding=json); NaN and ±Inf are null; int64 "
+        "tensors as integers; bfloat16 and float16 values exactly as float32 holds them.",
     )
     data_b64: str | None = Field(
         default=None,

@@ -1,35 +1,9 @@
-"""Build a layer spec's module straight from torch.nn (not through the service), for checks."""
+"""Layers straight from torch.nn (not through the service), for the tests' direct runs: the
+benchmarks' plain builder, which finds each class in torch.nn by the API's naming rule."""
 
-from typing import Any
+from bench.plain_torch import ACTIVATIONS, LAYERS, layer, sequential, torch_class
 
-from torch import nn
+torch_layer = layer
+"""`nn.<Layer>(**args)` from a raw spec dict: the argument names are PyTorch's own."""
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU,
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-    "sigmoid": nn.Sigmoid,
-    "tanh": nn.Tanh,
-    "softmax": nn.Softmax,
-    "log_softmax": nn.LogSoftmax,
-}
-LAYERS: dict[str, type[nn.Module]] = {
-    "conv2d": nn.Conv2d,
-    "maxpool2d": nn.MaxPool2d,
-    "linear": nn.Linear,
-    "flatten": nn.Flatten,
-}
-
-
-def torch_layer(raw: dict[str, Any]) -> nn.Module:
-    """`nn.<Layer>(**args)` from a raw spec dict: the argument names are PyTorch's own."""
-    args = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
-    kind = args.pop("type")
-    if kind == "activation":
-        cls = ACTIVATIONS[args.pop("name")]
-        if cls in (nn.Softmax, nn.LogSoftmax):
-            args.setdefault("dim", -1)
-        return cls(**args)
-    return LAYERS[kind](**args)
+__all__ = ["ACTIVATIONS", "LAYERS", "sequential", "torch_class", "torch_layer"]

@@ -49,10 +49,10 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
         "/problems/too-many-elements",
     ),
     (
-        "zero dim",
+        "zero channels",
         _json({"layer": CONV, "input": {"shape": [1, 0, 5, 5]}}),
         422,
-        "/problems/invalid-request",
+        "/problems/shape-mismatch",
     ),
     (
         "negative dim",
@@ -84,11 +84,22 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
         "/problems/too-deeply-nested",
     ),
     (
-        "wrong dtype",
+        "integers into a convolution",
         _json(
             {
                 "layer": CONV,
                 "input": {"tensor": {"shape": [1, 1, 3, 3], "data": [0] * 9, "dtype": "int64"}},
+            }
+        ),
+        422,
+        "/problems/dtype-mismatch",
+    ),
+    (
+        "unknown dtype",
+        _json(
+            {
+                "layer": CONV,
+                "input": {"tensor": {"shape": [1, 1, 3, 3], "data": [0] * 9, "dtype": "int8"}},
             }
         ),
         422,

@@ -5,7 +5,7 @@ Requests run in worker threads, and `torch.manual_seed` sets process-wide state;
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import torch
@@ -14,9 +14,10 @@ T = TypeVar("T")
 _RNG_LOCK = threading.Lock()
 
 
-def seeded(seed: int, make: Callable[[], T]) -> T:
-    """Return `make()` run right after `torch.manual_seed(seed)`, leaving global RNG untouched."""
-    with _RNG_LOCK, torch.random.fork_rng(devices=[]):
+def seeded(seed: int, make: Callable[[], T], cuda_devices: Sequence[int] = ()) -> T:
+    """Return `make()` run right after `torch.manual_seed(seed)`, leaving global RNG untouched
+    (the CPU's, and the CUDA devices' named, e.g. where a forward pass draws dropout masks)."""
+    with _RNG_LOCK, torch.random.fork_rng(devices=list(cuda_devices)):
         torch.manual_seed(seed)
         return make()
 
@@ -24,4 +25,10 @@ def seeded(seed: int, make: Callable[[], T]) -> T:
 def seeded_randn(shape: list[int], seed: int) -> torch.Tensor:
     """Return the values of `torch.manual_seed(seed); torch.randn(*shape)` (CPU, float32)."""
     generator = torch.Generator().manual_seed(seed)
-    return torch.randn(*shape, generator=generator)
+    return torch.randn(shape, generator=generator)
+
+
+def seeded_randint(shape: list[int], high: int, seed: int) -> torch.Tensor:
+    """Return the values of `torch.manual_seed(seed); torch.randint(0, high, shape)` (int64)."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randint(0, high, shape, generator=generator)

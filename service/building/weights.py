@@ -10,6 +10,7 @@ from schemas.requests import SeedWeights, StateWeights
 from service.building.module_cache import seeded_module
 from service.building.seeding import seeded
 from service.errors import ProblemError, field_error
+from service.planning.dtypes import DTypes
 from service.tensors.codec import decode
 
 
@@ -24,15 +25,20 @@ def load_state(
     weights: StateWeights,
     field: str,
     max_elements: int,
+    dtypes: DTypes | None = None,
 ) -> nn.Module:
-    """Build a module with the given parameters; 422 naming each missing, unknown or misfit one."""
+    """Build a module with the given parameters and buffers; 422 naming each missing, unknown
+    or misfit one. Each must have the dtype of its meta twin (built in the computation's
+    dtype): float ones are cast only as `dtypes` allows, integer buffers stay integers."""
+    dtypes = dtypes or DTypes()
     expected = expected_state(meta_module)
+    expected_dtypes = {name: t.dtype for name, t in meta_module.state_dict().items()}
     problems: list[dict[str, Any]] = []
     for name in weights.state.keys() - expected.keys():
         problems.append(
             field_error(
                 f"{field}.{name}",
-                f"{name!r} is not a parameter of this model",
+                f"{name!r} is not a parameter or buffer of this model",
                 f"use only: {', '.join(expected) or 'nothing (it has no parameters)'}",
             )
         )
@@ -40,8 +46,9 @@ def load_state(
         problems.append(
             field_error(
                 f"{field}.{name}",
-                f"parameter {name!r} is missing",
-                f"add {name} of shape {expected[name]}",
+                f"{name!r} is missing",
+                f"add {name} of shape {expected[name]} (every state_dict entry: parameters and "
+                "buffers)",
             )
         )
     tensors: dict[str, torch.Tensor] = {}
@@ -57,6 +64,8 @@ def load_state(
                     f"send {name} with shape {expected[name]}",
                 )
             )
+        else:
+            tensor = dtypes.conform(tensor, expected_dtypes[name], f"{field}.{name}")
         tensors[name] = tensor
     if problems:
         raise ProblemError(
@@ -80,14 +89,20 @@ def materialize(
     field: str,
     max_elements: int,
     cache_key: str | None = None,
+    dtypes: DTypes | None = None,
 ) -> tuple[nn.Module, int | None]:
     """Build the real module (on CPU) from `weights`; return it and the seed used, if any.
+
+    Seeded modules are built in float32 (the caller converts them to the computation's dtype,
+    so a seed gives the same values, rounded, in every dtype); explicit state comes in the
+    computation's dtype already (see `load_state`).
 
     With a `cache_key` (the spec's canonical JSON), seeded modules are built once per
     (key, seed) and handed out as copies (see `service.building.module_cache`).
     """
     if isinstance(weights, StateWeights):
-        return load_state(make, meta_module, weights, field, max_elements), None
+        module = load_state(make, meta_module, weights, field, max_elements, dtypes)
+        return module, None
     seed = 0 if weights is None else weights.seed
     if cache_key is not None:
         return seeded_module(cache_key, seed, make), seed

@@ -8,14 +8,12 @@ import torch
 from torch import nn
 
 from schemas.requests import LayerInspectRequest, LayerRenderRequest
-from service.building.layer_builder import build_layer, build_on_meta, describe_layer, layer_label
-from service.building.module_cache import meta_module
+from service.building.layer_builder import build_layer, describe_layer
 from service.building.weights import materialize
-from service.devices import resolve_device
 from service.images.rendering import default_colormap, default_images, render_png, view_tensor
-from service.planning.fit import fit
-from service.planning.inputs import InputPlan, plan_grad_output, plan_input
-from service.planning.limits import check_totals
+from service.inspection.preparation import Prepared, prepare
+from service.planning.inputs import InputPlan
+from service.planning.model_plan import single_naming
 from service.planning.response_size import (
     ResponseEstimate,
     add_images,
@@ -29,13 +27,17 @@ from service.tensors.report import TensorReporter
 
 @dataclass
 class LayerRun:
-    """One layer, run: the module, its tensors, and how its input was made."""
+    """One layer, run: the module, its tensors, and how it was planned."""
 
     module: nn.Module
     done: Execution
-    plan: InputPlan
+    prepared: Prepared
     weight_seed: int | None
-    device: torch.device
+
+    @property
+    def plan(self) -> InputPlan:
+        """How the input was made."""
+        return self.prepared.plan
 
 
 def run_layer(
@@ -46,55 +48,58 @@ def run_layer(
     `plan` replaces `request.input` when the input was made elsewhere (an uploaded image).
     """
     settings = runtime.settings
-    device = resolve_device(request.device, runtime.device)
-    plan = plan if plan is not None else plan_input(request.input, settings)
-    key = request.layer.model_dump_json()
-    meta = meta_module(key, partial(build_on_meta, request.layer))
-    out_shape = fit(request.layer, meta, plan.shape, layer_label(request.layer), "body.layer")
-    parameters = {n: list(p.shape) for n, p in meta.named_parameters()}
-    shapes = {"body.input": plan.shape, "output": out_shape}
-    shapes |= {f"parameters.{n}": shape for n, shape in parameters.items()}
-    backward = request.backward is not None
-    check_totals(shapes, backward=backward, settings=settings)
+    ready = prepare(request, [request.layer], runtime, plan, single_naming)
+    layer = ready.model_plan.layers[0]
+    check_response_size(_estimate(request, ready), settings.max_response_bytes)
+    module, weight_seed = materialize(
+        partial(build_layer, request.layer),
+        layer.meta,
+        request.weights,
+        "body.weights.state",
+        settings.max_tensor_elements,
+        cache_key=request.layer.model_dump_json(),
+        dtypes=ready.dtypes,
+    )
+    done = run(
+        module,
+        ready.plan.make(),
+        ready.config,
+        requires_grad=ready.plan.requires_grad,
+        backward=request.backward,
+        grad_output=ready.grad_output,
+    )
+    return LayerRun(module, done, ready, weight_seed)
+
+
+def _estimate(request: LayerInspectRequest, ready: Prepared) -> ResponseEstimate:
+    """Bound the response's bytes from the plan (see service.planning.response_size)."""
+    layer, plan = ready.model_plan.layers[0], ready.plan
+    state = {n: list(t.shape) for n, t in layer.meta.state_dict().items()}
+    parameters = {n: list(p.shape) for n, p in layer.meta.named_parameters()}
     estimate = ResponseEstimate(request.encoding)
-    estimate.text(len(repr(meta)))
+    estimate.text(len(repr(layer.meta)) + 128 * len(ready.dtypes.casts))
     add_run(
         estimate,
         include=request.include,
-        backward=backward,
+        backward=ready.backward,
         input_shape=plan.shape,
         input_grad=plan.requires_grad,
-        outputs=[out_shape],
+        outputs=[layer.output_shape],
         parameters=list(parameters.values()),
+        buffers=[shape for name, shape in state.items() if name not in parameters],
+        item_size=ready.dtypes.compute.itemsize,
+        input_item_size=plan.dtype.itemsize,
     )
     if "images" in request.include:
         add_images(
             estimate,
             input=plan.shape,
-            output=out_shape,
+            output=layer.output_shape,
             weight=parameters.get("weight"),
-            backward=backward,
+            backward=ready.backward,
             input_grad=plan.requires_grad,
         )
-    check_response_size(estimate, settings.max_response_bytes)
-    grad_output = plan_grad_output(request.backward, out_shape, settings)
-    module, weight_seed = materialize(
-        partial(build_layer, request.layer),
-        meta,
-        request.weights,
-        "body.weights.state",
-        settings.max_tensor_elements,
-        cache_key=key,
-    )
-    done = run(
-        module,
-        plan.make(),
-        device=device,
-        requires_grad=plan.requires_grad,
-        backward=request.backward,
-        grad_output=grad_output,
-    )
-    return LayerRun(module, done, plan, weight_seed, device)
+    return estimate
 
 
 def weight_of(module: nn.Module) -> torch.Tensor | None:
@@ -108,17 +113,25 @@ def inspect_layer(
 ) -> dict[str, Any]:
     """Run one layer as the request asks and return the response body (not yet encoded)."""
     done_run = run_layer(request, runtime, plan)
-    module, done = done_run.module, done_run.done
+    module, done, ready = done_run.module, done_run.done, done_run.prepared
     backward = request.backward is not None
     report = TensorReporter(request.include, request.encoding, backward)
     body: dict[str, Any] = {
         "layer": describe_layer(request.layer, module),
-        "device": str(done_run.device),
-        "seeds": {"input": done_run.plan.seed, "weights": done_run.weight_seed},
+        "device": str(ready.config.device),
+        "mode": request.mode,
+        "dtype": request.dtype,
+        "casts": ready.dtypes.casts,
+        "seeds": {
+            "input": done_run.plan.seed,
+            "weights": done_run.weight_seed,
+            "forward": request.forward_seed,
+        },
         "timing_ms": {"forward_ms": done.forward_ms, "backward_ms": done.backward_ms},
         "input": report.leaf(done.input, "input"),
         "output": report.output(done.output),
         "parameters": report.parameters(module),
+        "buffers": report.buffers(module),
     }
     if done_run.plan.preprocessing is not None:
         body["preprocessing"] = done_run.plan.preprocessing

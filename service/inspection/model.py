@@ -12,13 +12,12 @@ from torch import nn
 from schemas.models import ModelInspectRequest, ModelRenderRequest
 from service.building.layer_builder import build_model
 from service.building.weights import materialize
-from service.devices import resolve_device
 from service.errors import unprocessable
 from service.images.rendering import default_colormap, default_images, render_png, view_tensor
 from service.inspection.layer import weight_of
-from service.planning.inputs import InputPlan, plan_grad_output, plan_input
-from service.planning.limits import check_totals
-from service.planning.model_plan import ModelPlan, plan_model
+from service.inspection.preparation import Prepared, prepare
+from service.planning.inputs import InputPlan
+from service.planning.model_plan import ModelPlan, pipeline_naming
 from service.planning.response_size import (
     ResponseEstimate,
     add_images,
@@ -38,10 +37,18 @@ class ModelRun:
     model: nn.Module
     done: Execution
     found: Capture
-    plan: InputPlan
-    model_plan: ModelPlan
+    prepared: Prepared
     weight_seed: int | None
-    device: torch.device
+
+    @property
+    def plan(self) -> InputPlan:
+        """How the input was made."""
+        return self.prepared.plan
+
+    @property
+    def model_plan(self) -> ModelPlan:
+        """The layers as planned on meta."""
+        return self.prepared.model_plan
 
 
 def run_model(
@@ -55,52 +62,48 @@ def run_model(
     replaces `request.input` when the input was made elsewhere (an uploaded image).
     """
     settings = runtime.settings
-    device = resolve_device(request.device, runtime.device)
-    plan = plan if plan is not None else plan_input(request.input, settings)
-    model_plan = plan_model(
-        request.layers, plan.shape, settings.max_tensor_elements, settings.max_layers
-    )
-    backward = request.backward is not None
-    shapes = model_plan.named_shapes()
-    check_totals(shapes, backward=backward, settings=settings)
-    estimate = _estimate(model_plan, request, backward, plan.requires_grad)
-    check_response_size(estimate, settings.max_response_bytes)
-    grad_output = plan_grad_output(request.backward, model_plan.output_shape, settings)
+    ready = prepare(request, request.layers, runtime, plan, pipeline_naming)
+    check_response_size(_estimate(request, ready), settings.max_response_bytes)
     model, weight_seed = materialize(
         partial(build_model, request.layers),
-        model_plan.meta_model(),
+        ready.model_plan.meta_model(),
         request.weights,
         "body.weights.state",
         settings.max_tensor_elements,
+        dtypes=ready.dtypes,
     )
     with capture(model) as found:
         done = run(
             model,
-            plan.make(),
-            device=device,
-            requires_grad=plan.requires_grad,
+            ready.plan.make(),
+            ready.config,
+            requires_grad=ready.plan.requires_grad,
             backward=request.backward,
-            grad_output=grad_output,
+            grad_output=ready.grad_output,
         )
-    return ModelRun(model, done, found, plan, model_plan, weight_seed, device)
+    return ModelRun(model, done, found, ready, weight_seed)
 
 
-def _estimate(
-    model_plan: ModelPlan, request: ModelInspectRequest, backward: bool, input_grad: bool
-) -> ResponseEstimate:
+def _estimate(request: ModelInspectRequest, ready: Prepared) -> ResponseEstimate:
     """Bound the response's bytes from the plan: the table as it will be written, every
     tensor object, the values `include` names, and each layer's pictures."""
+    model_plan, plan = ready.model_plan, ready.plan
     estimate = ResponseEstimate(request.encoding)
-    estimate.text(len(orjson.dumps(model_plan.table())))
+    estimate.text(len(orjson.dumps(model_plan.table())) + 128 * len(ready.dtypes.casts))
     layers = model_plan.layers
+    parameters = [list(p.shape) for layer in layers for p in layer.meta.parameters()]
+    buffers = [list(b.shape) for layer in layers for b in layer.meta.buffers()]
     add_run(
         estimate,
         include=request.include,
-        backward=backward,
+        backward=ready.backward,
         input_shape=model_plan.input_shape,
-        input_grad=input_grad,
+        input_grad=plan.requires_grad,
         outputs=[layer.output_shape for layer in layers],
-        parameters=[list(p.shape) for layer in layers for p in layer.meta.parameters()],
+        parameters=parameters,
+        buffers=buffers,
+        item_size=ready.dtypes.compute.itemsize,
+        input_item_size=plan.dtype.itemsize,
     )
     if "images" in request.include:
         add_images(
@@ -108,8 +111,8 @@ def _estimate(
             input=model_plan.input_shape,
             output=model_plan.output_shape,
             weight=None,
-            backward=backward,
-            input_grad=input_grad,
+            backward=ready.backward,
+            input_grad=plan.requires_grad,
         )
         for layer in layers:
             weight = getattr(layer.meta, "weight", None)
@@ -118,8 +121,8 @@ def _estimate(
                 input=layer.input_shape,
                 output=layer.output_shape,
                 weight=list(weight.shape) if isinstance(weight, torch.Tensor) else None,
-                backward=backward,
-                input_grad=input_grad or layer.index > 0,
+                backward=ready.backward,
+                input_grad=plan.requires_grad or layer.index > 0,
             )
     return estimate
 
@@ -140,6 +143,7 @@ def inspect_model(
         assert output is not None, "every layer of an nn.Sequential runs once"
         row["output"] = report.output(output, grad)
         row["parameters"] = report.parameters(layer, prefix=f"{row['index']}.")
+        row["buffers"] = report.buffers(layer, prefix=f"{row['index']}.")
         if "images" in request.include:
             row["images"] = default_images(
                 input=layer_input,
@@ -150,9 +154,17 @@ def inspect_model(
                 max_pixels=runtime.settings.max_render_pixels,
             )
         layer_input, input_grad = output, grad
+    ready = done_run.prepared
     body: dict[str, Any] = table | {
-        "device": str(done_run.device),
-        "seeds": {"input": done_run.plan.seed, "weights": done_run.weight_seed},
+        "device": str(ready.config.device),
+        "mode": request.mode,
+        "dtype": request.dtype,
+        "casts": ready.dtypes.casts,
+        "seeds": {
+            "input": done_run.plan.seed,
+            "weights": done_run.weight_seed,
+            "forward": request.forward_seed,
+        },
         "timing_ms": {"forward_ms": done.forward_ms, "backward_ms": done.backward_ms},
         "input": report.leaf(done.input, "input"),
     }

@@ -3,12 +3,19 @@
 from typing import Any
 
 from schemas.models import ModelSummaryRequest
+from service.planning.fit import Received
 from service.planning.model_plan import MAX_META_ELEMENTS, plan_model
+from service.tensors.codec import TORCH_DTYPES
 
 
 def summarize_model(request: ModelSummaryRequest, max_layers: int) -> dict[str, Any]:
-    """The body of /v1/models/summary: the table of the pipeline, computed on meta."""
-    return plan_model(request.layers, request.input_shape, MAX_META_ELEMENTS, max_layers).table()
+    """The body of /v1/models/summary: the table of the pipeline, computed on meta in the
+    request's dtype and mode."""
+    dtype = TORCH_DTYPES[request.dtype]
+    input_dtype = TORCH_DTYPES[request.input_dtype] if request.input_dtype else dtype
+    received = Received(list(request.input_shape), input_dtype, request.mode == "train")
+    plan = plan_model(request.layers, received, MAX_META_ELEMENTS, max_layers, dtype=dtype)
+    return plan.table()
 
 
 def _shape(shape: list[int]) -> str:

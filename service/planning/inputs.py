@@ -13,10 +13,11 @@ import torch
 from schemas.images import PreprocessOptions
 from schemas.inputs import InputSpec, MnistInput, RandomInput
 from schemas.requests import BackwardSpec, GradOutputBackward
-from service.building.seeding import seeded_randn
+from service.building.seeding import seeded_randint, seeded_randn
 from service.errors import ProblemError, field_error
 from service.images import mnist
 from service.images.preprocess import preprocess
+from service.planning.dtypes import DTypes
 from service.planning.limits import check_elements
 from service.settings import Settings
 from service.tensors.codec import decode
@@ -24,7 +25,7 @@ from service.tensors.codec import decode
 
 @dataclass
 class InputPlan:
-    """The input's shape, and how to make it."""
+    """The input's shape and dtype, and how to make it."""
 
     shape: list[int]
     seed: int | None
@@ -32,18 +33,34 @@ class InputPlan:
     make: Callable[[], torch.Tensor]
     preprocessing: dict[str, Any] | None = None
     """For image inputs: `{"source": {...}, "steps": [...]}` as the response echoes it."""
+    dtype: torch.dtype = torch.float32
 
 
-def plan_input(spec: InputSpec, settings: Settings) -> InputPlan:
-    """Check the input's size and return how to make it (random values are not drawn yet)."""
+def plan_input(spec: InputSpec, settings: Settings, dtypes: DTypes | None = None) -> InputPlan:
+    """Check the input's size and dtype and return how to make it (random values are not drawn
+    yet). Float inputs come in the computation's dtype (explicit ones cast only as `dtypes`
+    allows); int64 ones stay integers."""
+    dtypes = dtypes or DTypes()
+    compute = dtypes.compute
     if isinstance(spec, RandomInput):
         check_elements("body.input", spec.shape, settings.max_tensor_elements)
         shape, seed = list(spec.shape), spec.seed
-        return InputPlan(shape, seed, spec.requires_grad, lambda: seeded_randn(shape, seed))
+        if spec.high is not None:
+            high = spec.high
+            return InputPlan(
+                shape, seed, False, lambda: seeded_randint(shape, high, seed), dtype=torch.int64
+            )
+        grad = True if spec.requires_grad is None else spec.requires_grad
+        return InputPlan(
+            shape, seed, grad, lambda: seeded_randn(shape, seed).to(compute), dtype=compute
+        )
     if isinstance(spec, MnistInput):
-        return plan_mnist(spec, settings)
+        return plan_mnist(spec, settings, dtype=compute)
     tensor = decode(spec.tensor, "body.input.tensor", settings.max_tensor_elements)
-    return InputPlan(list(tensor.shape), None, spec.requires_grad, lambda: tensor)
+    tensor = dtypes.for_float(tensor, "body.input.tensor")
+    floating = tensor.is_floating_point()
+    grad = floating if spec.requires_grad is None else spec.requires_grad
+    return InputPlan(list(tensor.shape), None, grad, lambda: tensor, dtype=tensor.dtype)
 
 
 def plan_image(
@@ -53,34 +70,50 @@ def plan_image(
     source: dict[str, Any],
     settings: Settings,
     field: str = "body.input",
+    dtype: torch.dtype = torch.float32,
 ) -> InputPlan:
-    """Preprocess a uint8 [C, H, W] image into a [1, 1, H, W] input, echoing every step."""
+    """Preprocess a uint8 [C, H, W] image into a [1, 1, H, W] input, echoing every step (the
+    float32 result is then in the computation's `dtype`)."""
     check_elements(field, [1, 1, *_side(options)], settings.max_tensor_elements)
     tensor, steps = preprocess(pixels, options)
+    tensor = tensor.to(dtype)
     echo = {"source": source, "steps": steps}
-    return InputPlan(list(tensor.shape), None, requires_grad, lambda: tensor, echo)
+    return InputPlan(list(tensor.shape), None, requires_grad, lambda: tensor, echo, dtype)
 
 
 def _side(options: PreprocessOptions) -> list[int]:
     return [options.size] * 2 if isinstance(options.size, int) else list(options.size)
 
 
-def plan_mnist(spec: MnistInput, settings: Settings, field: str = "body.input.mnist") -> InputPlan:
+def plan_mnist(
+    spec: MnistInput,
+    settings: Settings,
+    field: str = "body.input.mnist",
+    dtype: torch.dtype = torch.float32,
+) -> InputPlan:
     """An MNIST digit through the same preprocessing as an upload (422 if it is not there)."""
     ref = spec.mnist
     pixels, label = mnist.sample(settings.mnist_dir, ref.split, ref.index, field)
     source = {"kind": "mnist", "split": ref.split, "index": ref.index, "label": label}
-    return plan_image(pixels.unsqueeze(0), spec.preprocess, spec.requires_grad, source, settings)
+    return plan_image(
+        pixels.unsqueeze(0), spec.preprocess, spec.requires_grad, source, settings, dtype=dtype
+    )
 
 
 def plan_grad_output(
-    backward: BackwardSpec | None, output_shape: list[int], settings: Settings
+    backward: BackwardSpec | None,
+    output_shape: list[int],
+    settings: Settings,
+    dtypes: DTypes | None = None,
 ) -> torch.Tensor | None:
-    """Decode a `grad_output` and check it has the output's shape (422 naming both if not)."""
+    """Decode a `grad_output` and check it has the output's shape (422 naming both if not) and
+    the computation's dtype (cast only as `dtypes` allows)."""
     if not isinstance(backward, GradOutputBackward):
         return None
     field = "body.backward.grad_output"
+    dtypes = dtypes or DTypes()
     tensor = decode(backward.grad_output, field, settings.max_tensor_elements)
+    tensor = dtypes.conform(tensor, dtypes.compute, field)
     if list(tensor.shape) != output_shape:
         raise ProblemError(
             422,

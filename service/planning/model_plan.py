@@ -6,21 +6,21 @@ counted on the way. The same plan gives the `summary` and `layers` table of both
 /v1/models/summary and /v1/models/inspect, and the torchinfo-style text table.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from schemas.layer_specs import LayerSpec
 from service.building.layer_builder import build_on_meta, layer_label, parameter_counts
+from service.building.module_cache import meta_module
 from service.errors import ProblemError, field_error
 from service.planning.edge_warnings import dropped_edges
-from service.planning.fit import fit
-from service.planning.flops import forward_flops
+from service.planning.fit import Received, fit
 from service.planning.limits import check_elements, numel
-
-FLOAT_BYTES = 4
-"""Every tensor the service computes on is float32."""
 
 MAX_META_ELEMENTS = 1 << 40
 """Most elements of any one tensor in a summary (nothing is allocated; this keeps counts sane)."""
@@ -38,6 +38,7 @@ class LayerPlan:
     input_shape: list[int]
     output_shape: list[int]
     flops: int
+    output_dtype: torch.dtype = torch.float32
 
     def row(self) -> dict[str, Any]:
         """The layer's entry of the table."""
@@ -52,7 +53,7 @@ class LayerPlan:
             "parameter_count": total,
             "trainable_parameter_count": trainable,
             "parameter_bytes": parameter_bytes(self.meta),
-            "output_bytes": numel(self.output_shape) * FLOAT_BYTES,
+            "output_bytes": numel(self.output_shape) * self.output_dtype.itemsize,
             "flops": self.flops,
         }
 
@@ -64,6 +65,7 @@ class ModelPlan:
     input_shape: list[int]
     layers: list[LayerPlan]
     warnings: list[str]
+    input_dtype: torch.dtype = torch.float32
 
     @property
     def output_shape(self) -> list[int]:
@@ -75,19 +77,19 @@ class ModelPlan:
         return nn.Sequential(*(layer.meta for layer in self.layers))
 
     def named_shapes(self) -> dict[str, list[int]]:
-        """Every tensor a run holds: input, each layer's output, each parameter."""
+        """Every tensor a run holds: input, each layer's output, each parameter and buffer."""
         shapes = {"body.input": self.input_shape}
         for layer in self.layers:
             shapes[f"layers.{layer.index}.output"] = layer.output_shape
-            for name, p in layer.meta.named_parameters():
-                shapes[f"parameters.{layer.index}.{name}"] = list(p.shape)
+            for name, t in layer.meta.state_dict().items():
+                shapes[f"state.{layer.index}.{name}"] = list(t.shape)
         return shapes
 
     def table(self) -> dict[str, Any]:
         """The `summary`, `layers` and `warnings` of a response."""
         rows = [layer.row() for layer in self.layers]
         flops = sum(row["flops"] for row in rows)
-        input_bytes = numel(self.input_shape) * FLOAT_BYTES
+        input_bytes = numel(self.input_shape) * self.input_dtype.itemsize
         param_bytes = sum(row["parameter_bytes"] for row in rows)
         pass_bytes = sum(2 * row["output_bytes"] for row in rows if row["parameter_count"] > 0)
         summary = {
@@ -114,6 +116,30 @@ def who(index: int, spec: LayerSpec) -> str:
     return f"layer {index} ({layer_label(spec)})"
 
 
+Naming = Callable[[int, LayerSpec], tuple[str, str, str]]
+"""How messages name layer `index`: (who, its request field, its output)."""
+
+
+def pipeline_naming(index: int, spec: LayerSpec) -> tuple[str, str, str]:
+    """A pipeline's layer: 'layer 4 (linear)' at `body.layers.4`, output `layers.4.output`."""
+    return who(index, spec), f"body.layers.{index}", f"layers.{index}.output ({layer_label(spec)})"
+
+
+def single_naming(index: int, spec: LayerSpec) -> tuple[str, str, str]:
+    """The one layer of /v1/layers: 'linear' at `body.layer`, its `output`."""
+    return layer_label(spec), "body.layer", "output"
+
+
+def planned_meta(spec: LayerSpec, dtype: torch.dtype, training: bool) -> nn.Module:
+    """The layer built on meta in `dtype` and mode (cached: callers only read and run it)."""
+
+    def build() -> nn.Module:
+        return build_on_meta(spec).to(dtype).train(training)
+
+    key = f"{spec.model_dump_json()}|{dtype}|{'train' if training else 'eval'}"
+    return meta_module(key, build)
+
+
 def check_layer_count(specs: list[LayerSpec], max_layers: int) -> None:
     """Refuse (422) a pipeline longer than the service's limit, naming the limit."""
     if len(specs) > max_layers:
@@ -134,27 +160,38 @@ def check_layer_count(specs: list[LayerSpec], max_layers: int) -> None:
 
 
 def plan_model(
-    specs: list[LayerSpec], input_shape: list[int], max_elements: int, max_layers: int
+    specs: list[LayerSpec],
+    received: Received,
+    max_elements: int,
+    max_layers: int,
+    *,
+    dtype: torch.dtype = torch.float32,
+    naming: Naming = pipeline_naming,
 ) -> ModelPlan:
-    """Walk the layers on meta: each layer's output shape and FLOPs, and warnings.
+    """Walk the layers on meta in `dtype` and mode: each layer's output shape and dtype, FLOPs
+    (FlopCounterMode, on the same meta forward), and warnings.
 
     Raises a 422 naming the first layer that does not fit what it receives (index, spec,
     received shape, what it expects, the fix), and a 413 when any tensor would hold more than
     `max_elements` elements. Allocates nothing.
     """
-    check_elements("body.input", input_shape, max_elements)
-    shape = list(input_shape)
+    check_elements("body.input", received.shape, max_elements)
     check_layer_count(specs, max_layers)
     layers: list[LayerPlan] = []
     warnings: list[str] = []
+    current = received
     for index, spec in enumerate(specs):
-        meta = build_on_meta(spec)
-        out = fit(spec, meta, shape, who(index, spec), f"body.layers.{index}")
-        check_elements(f"layers.{index}.output ({layer_label(spec)})", out, max_elements)
-        layer = LayerPlan(index, spec, meta, shape, out, forward_flops(meta, shape))
-        layers.append(layer)
-        warnings += dropped_edges(spec, shape, out, who(index, spec))
-        shape = out
+        meta = planned_meta(spec, dtype, received.training)
+        name, at, output = naming(index, spec)
+        counter = FlopCounterMode(display=False)
+        with counter:
+            out = fit(spec, meta, current, name, at)
+        shape = list(out.shape)
+        check_elements(output, shape, max_elements)
+        flops = int(counter.get_total_flops())
+        layers.append(LayerPlan(index, spec, meta, current.shape, shape, flops, out.dtype))
+        warnings += dropped_edges(spec, current.shape, shape, name)
+        current = Received(shape, out.dtype, received.training)
     total_flops = sum(layer.flops for layer in layers)
     if total_flops > MAX_FLOPS:
         raise ProblemError(
@@ -165,4 +202,4 @@ def plan_model(
             title="Model too large",
             context={"flops": str(total_flops)},
         )
-    return ModelPlan(list(input_shape), layers, warnings)
+    return ModelPlan(list(received.shape), layers, warnings, received.dtype)

@@ -15,7 +15,7 @@ over a table of requests: it is never below it.
 """
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from schemas.tensors import Encoding
@@ -90,21 +90,28 @@ def add_run(
     input_grad: bool,
     outputs: list[list[int]],
     parameters: list[list[int]],
+    buffers: Sequence[list[int]] = (),
+    item_size: int = 4,
+    input_item_size: int = 4,
 ) -> None:
     """The tensor objects of an inspection: the input, each output and each parameter, each
-    with its gradient after a backward pass (the input's only when it requires grad)."""
+    with its gradient after a backward pass (the input's only when it requires grad), and each
+    buffer (no gradient, counted at 8 bytes an element: int64 counters are the widest).
+    `item_size` is the computation dtype's element size."""
 
-    def one(shape: list[int], kind: str, grad: bool) -> None:
+    def one(shape: list[int], kind: str, grad: bool, size: int = item_size) -> None:
         numel = math.prod(shape)
-        estimate.tensor(numel, with_values=kind in include)
+        estimate.tensor(numel, with_values=kind in include, item_size=size)
         if backward and grad:
-            estimate.tensor(numel, with_values="gradients" in include)
+            estimate.tensor(numel, with_values="gradients" in include, item_size=size)
 
-    one(input_shape, "input", input_grad)
+    one(input_shape, "input", input_grad, input_item_size)
     for shape in outputs:
         one(shape, "output", True)
     for shape in parameters:
         one(shape, "parameters", True)
+    for shape in buffers:
+        one(shape, "buffers", False, 8)
 
 
 def add_images(

@@ -17,23 +17,55 @@ from service.errors import unprocessable
 from service.planning.limits import check_elements, numel
 from service.tensors.stats import SMALL_STATS, stats
 
-_NUMPY_DTYPES: dict[str, np.dtype[Any]] = {"float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
+TORCH_DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+    "int64": torch.int64,
+}
+"""The dtypes tensor objects carry, by name."""
+
+_WIRE_DTYPES: dict[str, np.dtype[Any]] = {
+    "float32": np.dtype("<f4"),
+    "float64": np.dtype("<f8"),
+    "float16": np.dtype("<f2"),
+    "bfloat16": np.dtype("<i2"),  # numpy has no bfloat16: its 16 bits, viewed by torch
+    "int64": np.dtype("<i8"),
+}
+"""How each dtype's little-endian bytes are read."""
+_LIST_DTYPES: dict[str, np.dtype[Any]] = {
+    "float32": np.dtype("f4"),
+    "float64": np.dtype("f8"),
+    "float16": np.dtype("f2"),
+    "bfloat16": np.dtype("f4"),  # JSON numbers become bfloat16 through float32, as torch does
+    "int64": np.dtype("i8"),
+}
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """A torch dtype as the API names it: `float32`, `int64`."""
+    return str(dtype).removeprefix("torch.")
 
 
 def decode(data: TensorData, field: str, max_elements: int) -> torch.Tensor:
-    """Turn a request tensor object into a float32 CPU tensor; 422/413 name `field` on error."""
+    """Turn a request tensor object into a CPU tensor of its own `dtype`; 422/413 name `field`.
+
+    JSON numbers are read as the dtype holds them (for bfloat16: through float32, as
+    `torch.tensor(values, dtype=torch.bfloat16)` does); int64 values must be integers.
+    """
     if data.shape is not None:
         check_elements(field, data.shape, max_elements)
     if data.data_b64 is not None:
-        array = _from_base64(data, field)
-    else:
-        array = _from_list(data, field, max_elements)
-    return torch.from_numpy(array.astype(np.float32, copy=False))
+        tensor = torch.from_numpy(_from_base64(data, field))
+        return tensor.view(torch.bfloat16) if data.dtype == "bfloat16" else tensor
+    tensor = torch.from_numpy(_from_list(data, field, max_elements))
+    return tensor.to(torch.bfloat16) if data.dtype == "bfloat16" else tensor
 
 
 def _from_base64(data: TensorData, field: str) -> np.ndarray:
     assert data.shape is not None and data.data_b64 is not None
-    dtype = _NUMPY_DTYPES[data.dtype]
+    dtype = _WIRE_DTYPES[data.dtype]
     expected = numel(data.shape) * dtype.itemsize
     if len(data.data_b64) > 4 * ((expected + 2) // 3) + 4:
         raise unprocessable(
@@ -76,11 +108,13 @@ def _from_list(data: TensorData, field: str, max_elements: int) -> np.ndarray:
             raise bad
         if raw.dtype.kind not in "fiuO":
             raise bad
-        array: np.ndarray = raw.astype(_NUMPY_DTYPES[data.dtype])
-    except (ValueError, TypeError) as exc:
+        if data.dtype == "int64":
+            raw = _integers(raw, field)
+        array: np.ndarray = raw.astype(_LIST_DTYPES[data.dtype])
+    except (ValueError, TypeError, OverflowError) as exc:
         raise bad from exc
     if data.shape is None:
-        if array.ndim == 0 or array.size == 0:
+        if array.ndim == 0 or array.size == 0:  # [] has no shape to read off: give `shape`
             raise unprocessable(
                 "invalid-tensor-data",
                 f"{field}.data",
@@ -109,6 +143,23 @@ def _from_list(data: TensorData, field: str, max_elements: int) -> np.ndarray:
     return shaped
 
 
+def _integers(raw: np.ndarray, field: str) -> np.ndarray:
+    """int64 data: whole numbers only (no null, no fraction), within int64."""
+    if raw.dtype.kind in "iu":
+        return raw
+    values = raw.astype(np.float64) if raw.dtype != object else None
+    if values is None or not np.all(np.isfinite(values)) or not np.all(values == np.rint(values)):
+        raise unprocessable(
+            "invalid-tensor-data",
+            f"{field}.data",
+            "int64 data must be whole numbers (no null, no fractions)",
+            "send integers, or set the tensor's dtype to a float dtype",
+        )
+    if np.any(np.abs(values) >= 2.0**63):
+        raise OverflowError("beyond int64")
+    return values.astype(np.int64)
+
+
 _NUMBER_TYPES = frozenset({int, float, type(None)})
 _type_of = np.frompyfunc(type, 1, 1)
 
@@ -123,18 +174,23 @@ def encode(tensor: torch.Tensor, *, with_values: bool, encoding: Encoding) -> di
     t = tensor.detach()
     if t.device.type != "cpu" and (with_values or t.numel() <= SMALL_STATS):
         t = t.cpu()  # one device-to-host copy serves both the stats and the values
+    if t.layout != torch.strided:
+        t = t.to_dense()  # a sparse gradient (embedding with sparse=True), as values
     out: dict[str, Any] = {
         "shape": list(t.shape),
-        "dtype": str(t.dtype).removeprefix("torch."),
+        "dtype": dtype_name(t.dtype),
         "stats": stats(t),
     }
     if with_values:
-        array = t.cpu().contiguous().numpy().reshape(-1)
+        flat = t.cpu().contiguous().reshape(-1)
         if encoding == "base64":
+            if flat.dtype == torch.bfloat16:
+                flat = flat.view(torch.int16)  # the same bytes; numpy has no bfloat16
+            array = flat.numpy()
             little = np.ascontiguousarray(array.astype(array.dtype.newbyteorder("<"), copy=False))
             # b64encode reads the buffer in place; a Fragment is written by orjson verbatim
             # (base64 needs no escaping), skipping a str copy and orjson's scan of 9 MB.
             out["data_b64"] = orjson.Fragment(b'"' + pybase64.b64encode(little.data) + b'"')
         else:
-            out["data"] = array
+            out["data"] = (flat.float() if flat.dtype == torch.bfloat16 else flat).numpy()
     return out

@@ -54,3 +54,11 @@ class TensorReporter:
     def parameters(self, module: nn.Module, prefix: str = "") -> dict[str, dict[str, Any]]:
         """Every parameter of a module by state_dict name, with its gradient."""
         return {prefix + name: self.leaf(p, "parameters") for name, p in module.named_parameters()}
+
+    def buffers(self, module: nn.Module, prefix: str = "") -> dict[str, dict[str, Any]]:
+        """Every buffer of a module by state_dict name (running statistics, counters), as it is
+        now; values when `include` has `buffers`."""
+        return {
+            prefix + name: encode(b, with_values="buffers" in self.include, encoding=self.encoding)
+            for name, b in module.named_buffers()
+        }

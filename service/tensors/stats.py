@@ -16,8 +16,12 @@ def stats(tensor: torch.Tensor) -> dict[str, Any]:
     extremes prove every value finite; only then is a mask built to filter the rest out.
     """
     t = tensor.detach()
+    if t.layout != torch.strided:
+        t = t.to_dense()
     if not t.is_floating_point():
-        t = t.float()
+        t = t.double()  # int64 values, exactly up to 2**53
+    elif t.dtype in (torch.float16, torch.bfloat16):
+        t = t.float()  # reduce in float32: every half and bfloat16 value is exact there
     count = t.numel()
     if count == 0:
         return _stats_dict([math.nan] * 4, 0, 0, 0, 0)

@@ -150,7 +150,7 @@ def test_matches_pytorch(client: TestClient, case: Any, target: str) -> None:
 
     assert got["layer"]["repr"] == repr(module)
     assert got["layer"]["parameter_count"] == sum(p.numel() for p in module.parameters())
-    assert got["seeds"] == {"input": 3, "weights": 7}
+    assert got["seeds"] == {"input": 3, "weights": 7, "forward": 0}
     assert_close(tensor_from(got["input"]), x.detach())
     assert_close(tensor_from(got["output"]), y.detach())
     assert got["output"]["shape"] == list(y.shape)
@@ -202,7 +202,7 @@ def test_grad_output_equals_backward_with_vector(client: TestClient) -> None:
         "backward": {"grad_output": tensor_json(v)},
     }
     got = client.post("/v1/layers/inspect", json=body).json()
-    assert got["seeds"] == {"input": None, "weights": 0}
+    assert got["seeds"] == {"input": None, "weights": 0, "forward": 0}
     assert_close(tensor_from(got["output"]), y.detach())
     assert_close(tensor_from(got["output"]["grad"]), v)
     assert_close(tensor_from(got["input"]["grad"]), x.grad)
@@ -246,7 +246,7 @@ def test_explicit_state_and_nested_input(client: TestClient) -> None:
         "backward": {"target": "sum"},
     }
     got = client.post("/v1/layers/inspect", json=body).json()
-    assert got["seeds"] == {"input": None, "weights": None}
+    assert got["seeds"] == {"input": None, "weights": None, "forward": 0}
     assert_close(tensor_from(got["output"]), x @ weight.T + bias)
     assert_close(tensor_from(got["parameters"]["weight"]["grad"]), x.sum(0).expand(3, 2))
     assert got["parameters"]["weight"]["grad"]["shape"] == [3, 2]

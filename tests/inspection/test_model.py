@@ -99,7 +99,7 @@ def test_seed_pipeline_equals_direct_run(client: TestClient) -> None:
         "SoftmaxBackward0",
     ]
     check_against_direct(body, model, x, outputs)
-    assert body["seeds"] == {"input": 5, "weights": 7}
+    assert body["seeds"] == {"input": 5, "weights": 7, "forward": 0}
     assert body["summary"]["parameter_count"] == 29330
 
 
@@ -125,7 +125,7 @@ def test_table_equals_summary(client: TestClient) -> None:
     assert inspected["summary"] == table["summary"]
     assert inspected["warnings"] == table["warnings"]
     trimmed = [
-        {k: v for k, v in row.items() if k not in ("output", "parameters")}
+        {k: v for k, v in row.items() if k not in ("output", "parameters", "buffers")}
         for row in inspected["layers"]
     ]
     assert trimmed == table["layers"]
@@ -158,7 +158,7 @@ def test_state_keyed_by_state_dict_names(client: TestClient) -> None:
     )
     x.requires_grad_(True)
     check_against_direct(body, model, x, direct_run(model, x, "sum"))
-    assert body["seeds"] == {"input": None, "weights": None}
+    assert body["seeds"] == {"input": None, "weights": None, "forward": 0}
 
 
 def test_state_with_wrong_names_teaches(client: TestClient) -> None:

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
 from schemas.layer_specs import LayerSpec
-from service.building.layer_builder import build_layer, build_on_meta
-from service.planning.fit import misfit, output_shape_on_meta
+from service.planning.fit import Received, misfit, output_on_meta
+from tests.direct import torch_layer
 
 SPEC = TypeAdapter(LayerSpec)
 
@@ -76,7 +76,7 @@ def test_misfit_is_a_422_that_teaches(
         assert word in found.sentence("the layer", shape), (word, found)
     # PyTorch agrees that this input does not fit.
     with pytest.raises((RuntimeError, ValueError, IndexError)):
-        build_layer(layer)(torch.zeros(shape))
+        torch_layer(spec)(torch.zeros(shape))
     r = client.post("/v1/layers/inspect", json={"layer": spec, "input": {"shape": shape}})
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
@@ -127,5 +127,7 @@ def test_fitting_shapes_have_no_misfit_and_meta_shape_equals_real(
 ) -> None:
     layer = SPEC.validate_python(spec)
     assert misfit(layer, shape) is None
-    real = build_layer(layer)(torch.zeros(shape))
-    assert output_shape_on_meta(build_on_meta(layer), shape) == list(real.shape)
+    real = torch_layer(spec)(torch.zeros(shape))
+    with torch.device("meta"):
+        meta = torch_layer(spec)
+    assert list(output_on_meta(meta, Received(shape)).shape) == list(real.shape)

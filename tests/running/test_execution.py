@@ -13,7 +13,7 @@ from service.app import create_app
 from service.errors import ProblemError
 from service.inspection import layer as layer_inspection
 from service.running import execution
-from service.running.execution import out_of_memory_as_503, run
+from service.running.execution import RunConfig, out_of_memory_as_503, run
 from tests.conftest import make_settings
 from tests.helpers import FakeClock, tensor_from
 
@@ -65,7 +65,7 @@ def test_forward_only_run_builds_no_graph(monkeypatch: pytest.MonkeyPatch) -> No
     module = nn.Linear(2, 2)
     x = torch.tensor([[1.0, -2.0]])
     monkeypatch.setattr(execution, "time", FakeClock(3.0, 3.5))
-    done = run(module, x, device=torch.device("cpu"), requires_grad=True, backward=None)
+    done = run(module, x, RunConfig(torch.device("cpu")), requires_grad=True, backward=None)
     with torch.no_grad():
         expected = x @ module.weight.T + module.bias
     torch.testing.assert_close(done.output, expected)
@@ -85,7 +85,7 @@ def test_backward_run_keeps_output_input_and_parameter_grads(
     done = run(
         module,
         x,
-        device=torch.device("cpu"),
+        RunConfig(torch.device("cpu")),
         requires_grad=True,
         backward=TargetBackward(target=target),  # type: ignore[arg-type]
     )

@@ -38,7 +38,7 @@ def test_strict_and_response_models_forbid_extras() -> None:
         assert [(e["loc"], e["type"]) for e in info.value.errors()] == [(("b",), "extra_forbidden")]
 
 
-@pytest.mark.parametrize("shape", [[1], [MAX_DIM_SIZE], [1] * MAX_RANK])
+@pytest.mark.parametrize("shape", [[], [0], [2, 0], [1], [MAX_DIM_SIZE], [1] * MAX_RANK])
 def test_shape_accepted(shape: list[int]) -> None:
     assert SHAPE.validate_python(shape) == shape
 
@@ -46,9 +46,8 @@ def test_shape_accepted(shape: list[int]) -> None:
 @pytest.mark.parametrize(
     ("shape", "loc", "kind"),
     [
-        ([], (), "too_short"),
         ([1] * (MAX_RANK + 1), (), "too_long"),
-        ([2, 0], (1,), "greater_than_equal"),
+        ([2, -1], (1,), "greater_than_equal"),
         ([MAX_DIM_SIZE + 1], (0,), "less_than_equal"),
         ([1.5], (0,), "int_from_float"),
     ],

@@ -1,6 +1,7 @@
-"""schemas/layers.py: the union picks the variant by `type` (and `name`), bounds, defaults that
+"""schemas/layer_specs: the union picks the variant by `type` (and `name`), bounds, defaults that
 equal PyTorch's, and the cross-field rules PyTorch enforces."""
 
+import inspect
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 from torch import nn
 
 from schemas import layer_specs as L
-from tests.direct import torch_layer
+from tests.direct import torch_class, torch_layer
 from tests.helpers import tensor_from
 
 SPEC: TypeAdapter[Any] = TypeAdapter(L.LayerSpec)
@@ -80,7 +81,7 @@ def test_unknown_type_or_name(raw: Any) -> None:
             "greater_than_equal",
         ),
         (
-            {"type": "linear", "in_features": 65537, "out_features": 1},
+            {"type": "linear", "in_features": 2**24 + 1, "out_features": 1},
             "in_features",
             "less_than_equal",
         ),
@@ -110,30 +111,32 @@ def test_int_or_pair() -> None:
     assert "too_long" in kinds
     kinds = {k for _, k in errors({**base, "kernel_size": [3]})}
     assert "too_short" in kinds
-    assert L.pair(3) == (3, 3) and L.pair([2, 4]) == (2, 4)
+    assert L.ntuple(3, 2) == (3, 3) and L.ntuple([2, 4], 2) == (2, 4)
 
 
-def test_defaults_equal_pytorchs() -> None:
-    conv = SPEC.validate_python(
-        {"type": "conv2d", "in_channels": 2, "out_channels": 4, "kernel_size": 3}
-    )
-    direct = nn.Conv2d(2, 4, 3)
-    assert L.pair(conv.stride) == direct.stride
-    assert L.pair(conv.padding) == direct.padding
-    assert L.pair(conv.dilation) == direct.dilation
-    assert (conv.groups, conv.bias, conv.padding_mode) == (
-        direct.groups,
-        direct.bias is not None,
-        direct.padding_mode,
-    )
-    leaky = SPEC.validate_python({"type": "activation", "name": "leaky_relu"})
-    assert leaky.negative_slope == nn.LeakyReLU().negative_slope
-    elu = SPEC.validate_python({"type": "activation", "name": "elu"})
-    assert elu.alpha == nn.ELU().alpha
-    gelu = SPEC.validate_python({"type": "activation", "name": "gelu"})
-    assert gelu.approximate == nn.GELU().approximate
-    flat = SPEC.validate_python({"type": "flatten"})
-    assert (flat.start_dim, flat.end_dim) == (nn.Flatten().start_dim, nn.Flatten().end_dim)
+LAYERSCOPE_DEFAULTS = {("Softmax", "dim"), ("LogSoftmax", "dim"), ("Softmin", "dim")}
+"""Where the API's default is not PyTorch's (an explicit last dim, not the implicit one)."""
+
+
+@pytest.mark.parametrize("spec", L.ALL_SPECS, ids=lambda s: s.__name__)
+def test_arguments_keep_pytorchs_names_and_defaults(spec: type[L.LayerSpecBase]) -> None:
+    """Every field but the tags is a parameter of the torch.nn constructor, with its default
+    (or required where PyTorch requires it); the class is found in torch.nn by the naming rule."""
+    cls = torch_class({"type": L.type_name(spec).split(":")[0], "name": spec.model_fields.get(
+        "name") and spec.model_fields["name"].annotation.__args__[0]})  # type: ignore[union-attr]
+    assert cls.__name__ == spec.TORCH_CLASS
+    params = inspect.signature(cls).parameters
+    for name, field in spec.model_fields.items():
+        if name in spec.TAG_FIELDS:
+            continue
+        assert name in params, f"{spec.__name__}.{name} is not an argument of nn.{cls.__name__}"
+        default = params[name].default
+        if (cls.__name__, name) in LAYERSCOPE_DEFAULTS:
+            assert field.default == -1 and default is None
+        elif default is inspect.Parameter.empty:
+            assert field.is_required(), f"{spec.__name__}.{name} must be required"
+        else:
+            assert not field.is_required() and field.default == default, (name, default)
 
 
 def test_maxpool_stride_none_is_pytorchs_default_kernel_size(client: TestClient) -> None:

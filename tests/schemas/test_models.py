@@ -53,7 +53,7 @@ def test_errors_located_by_layer_index() -> None:
 def test_summary_request_is_strict() -> None:
     raw = {"layers": [RELU], "input_shape": [1], "input": {"shape": [1]}}
     assert kinds(ModelSummaryRequest, raw) == [(("input",), "extra_forbidden")]
-    assert kinds(ModelSummaryRequest, {"layers": [RELU], "input_shape": [0]}) == [
+    assert kinds(ModelSummaryRequest, {"layers": [RELU], "input_shape": [-1]}) == [
         (("input_shape", 0), "greater_than_equal")
     ]
 

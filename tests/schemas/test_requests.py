@@ -37,7 +37,7 @@ def test_defaults_are_what_the_service_does(client: TestClient) -> None:
     torch.manual_seed(0)
     x = torch.randn(1, 2)
     # weights: seed 0; input: seed 0; device: the service's (cpu here); no backward
-    assert body["seeds"] == {"input": 0, "weights": 0} and body["device"] == "cpu"
+    assert body["seeds"] == {"input": 0, "weights": 0, "forward": 0} and body["device"] == "cpu"
     assert body["output"]["grad"] is None and body["timing_ms"]["backward_ms"] is None
     # include: the values of every tensor, as JSON lists (encoding json)
     expected = {"input": x, "output": module(x), **dict(module.named_parameters())}
@@ -105,8 +105,8 @@ def test_missing_layer_and_input() -> None:
     assert errors({}) == [(("input",), "missing"), (("layer",), "missing")]
 
 
-def test_state_holds_at_most_64_tensors() -> None:
-    state = {f"p{i}": {"data": [1.0]} for i in range(65)}
+def test_state_holds_at_most_4096_tensors() -> None:
+    state = {f"p{i}": {"data": [1.0]} for i in range(4097)}
     assert errors({**BASE, "weights": {"state": state}}) == [
         (("weights", "~state", "state"), "too_long")
     ]

@@ -47,11 +47,10 @@ def test_data_b64_needs_shape() -> None:
 @pytest.mark.parametrize(
     ("raw", "loc", "kind"),
     [
-        ({"shape": [], "data": []}, ("shape",), "too_short"),
         ({"shape": [1] * 9, "data": [1.0]}, ("shape",), "too_long"),
-        ({"shape": [0], "data": []}, ("shape", 0), "greater_than_equal"),
+        ({"shape": [-1], "data": []}, ("shape", 0), "greater_than_equal"),
         ({"shape": [2**24 + 1], "data": [1.0]}, ("shape", 0), "less_than_equal"),
-        ({"shape": [1], "data": [1.0], "dtype": "int64"}, ("dtype",), "literal_error"),
+        ({"shape": [1], "data": [1.0], "dtype": "int8"}, ("dtype",), "literal_error"),
         ({"shape": [1], "data": [1.0], "values": [1.0]}, ("values",), "extra_forbidden"),
     ],
 )

@@ -1,0 +1,94 @@
+"""What one layer and a pipeline share before they run: the device, dtypes and mode, the input,
+the walk on meta (shapes, dtypes, FLOPs, misfits), the element limits and the grad_output."""
+
+from dataclasses import dataclass
+
+import torch
+
+from schemas.layer_specs import EmbeddingSpec, LayerSpec
+from schemas.requests import RunOptions
+from service.devices import resolve_device
+from service.errors import unprocessable
+from service.planning.dtypes import DTypes
+from service.planning.fit import Received
+from service.planning.inputs import InputPlan, plan_grad_output, plan_input
+from service.planning.limits import check_totals
+from service.planning.model_plan import ModelPlan, Naming, plan_model
+from service.running.execution import RunConfig
+from service.runtime import Runtime
+
+
+@dataclass
+class Prepared:
+    """A run, planned: where and how it runs, its input, its layers on meta, its grad_output."""
+
+    config: RunConfig
+    dtypes: DTypes
+    plan: InputPlan
+    model_plan: ModelPlan
+    grad_output: torch.Tensor | None
+    backward: bool
+
+
+def prepare(
+    request: RunOptions,
+    specs: list[LayerSpec],
+    runtime: Runtime,
+    plan: InputPlan | None,
+    naming: Naming,
+) -> Prepared:
+    """Plan everything about a run from the request alone, refusing (422/413) what does not fit
+    before anything real is allocated. `plan` replaces `request.input` when the input was made
+    elsewhere (an uploaded image)."""
+    settings = runtime.settings
+    device = resolve_device(request.device, runtime.device)
+    dtypes = DTypes.of(request.dtype, request.cast)
+    training = request.mode == "train"
+    plan = plan if plan is not None else plan_input(request.input, settings, dtypes)
+    check_indices(plan, specs[0], request)
+    model_plan = plan_model(
+        specs,
+        Received(plan.shape, plan.dtype, training),
+        settings.max_tensor_elements,
+        settings.max_layers,
+        dtype=dtypes.compute,
+        naming=naming,
+    )
+    backward = request.backward is not None
+    check_totals(model_plan.named_shapes(), backward=backward, settings=settings)
+    grad_output = plan_grad_output(request.backward, model_plan.output_shape, settings, dtypes)
+    config = RunConfig(device, dtypes.compute, training, request.forward_seed)
+    return Prepared(config, dtypes, plan, model_plan, grad_output, backward)
+
+
+def check_indices(plan: InputPlan, first: LayerSpec, request: RunOptions) -> None:
+    """An embedding's indices lie in [0, num_embeddings): checked on the values (explicit
+    input) or on `high` (random input) before anything runs."""
+    if not isinstance(first, EmbeddingSpec) or plan.dtype.is_floating_point:
+        return
+    rows = first.num_embeddings
+    high = getattr(request.input, "high", None)
+    if high is not None:
+        if high > rows:
+            raise unprocessable(
+                "index-out-of-range",
+                "body.input.high",
+                f"the embedding has {rows} rows (num_embeddings) but the input draws indices "
+                f"up to {high - 1}",
+                f"set high <= {rows}, or num_embeddings >= {high}",
+            )
+        return
+    values = plan.make()
+    if values.numel() == 0:
+        return
+    lo, hi = int(values.min()), int(values.max())
+    if lo < 0 or hi >= rows:
+        bad = lo if lo < 0 else hi
+        raise unprocessable(
+            "index-out-of-range",
+            "body.input.tensor.data",
+            f"the embedding has {rows} rows (num_embeddings) but the input holds index {bad}",
+            f"use indices from 0 to {rows - 1}"
+            + (f", or set num_embeddings >= {hi + 1}" if bad >= rows else ""),
+            context={"num_embeddings": rows, "min": lo, "max": hi},
+        )
