@@ -14,7 +14,7 @@ from service.errors import ProblemError
 from service.inspection.model import inspect_model
 from service.runtime import Runtime
 from tests.conftest import make_settings
-from tests.pipelines import PIPELINES, direct_model
+from tests.pipelines import MIXED_PIPELINES, PIPELINES, direct_model
 
 
 def values(obj: dict[str, Any]) -> torch.Tensor:
@@ -327,3 +327,39 @@ def test_each_layer_carries_its_pictures_as_render_draws_them(client: TestClient
             )
             assert png.status_code == 200, png.text
             assert base64.b64decode(images[view].split(",", 1)[1]) == png.content, (index, view)
+
+
+@pytest.mark.parametrize(("layers", "shape"), MIXED_PIPELINES)
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_mixed_pipelines_equal_direct_run_in_both_modes(
+    client: TestClient, layers: list[dict[str, Any]], shape: list[int], mode: str
+) -> None:
+    """Batch norms use batch statistics and update their running ones in train mode, running
+    ones in eval; dropout draws its masks after torch.manual_seed(forward_seed) in train mode
+    and passes values through in eval: every output, gradient, parameter and buffer as the
+    direct run gives them."""
+    body = inspect(
+        client,
+        {
+            "layers": layers,
+            "input": {"shape": shape, "seed": 2},
+            "weights": {"seed": 4},
+            "backward": {"target": "sum"},
+            "mode": mode,
+            "forward_seed": 11,
+        },
+    )
+    assert (body["mode"], body["dtype"], body["casts"]) == (mode, "float32", [])
+    model = direct_model(layers, seed=4).train(mode == "train")
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(2)).requires_grad_(True)
+    torch.manual_seed(11)
+    check_against_direct(body, model, x, direct_run(model, x, "sum"))
+    buffers = dict(model.named_buffers())
+    returned = {name: obj for row in body["layers"] for name, obj in row["buffers"].items()}
+    assert set(returned) == set(buffers)
+    for name, obj in returned.items():
+        assert obj["dtype"] == str(buffers[name].dtype).removeprefix("torch.")
+        assert_close(
+            torch.tensor(obj["data"], dtype=buffers[name].dtype).reshape(obj["shape"]),
+            buffers[name],
+        )

@@ -10,7 +10,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchinfo import summary as torchinfo_summary
 
 from schemas.examples import SEED_PIPELINE, SEED_PIPELINE_SHAPES, SUMMARY_EXAMPLES
-from tests.pipelines import PIPELINES, direct_model
+from tests.pipelines import MIXED_PIPELINES, PIPELINES, direct_model
 
 STORAGE_OVERHEAD = sys.getsizeof(torch.UntypedStorage(0))
 """torchinfo's input size is sys.getsizeof(storage): the data bytes plus this object overhead."""
@@ -172,3 +172,33 @@ def test_too_many_layers_is_422(client: TestClient) -> None:
     response = client.post("/v1/models/summary", json={"layers": layers, "input_shape": [1, 2]})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "body.layers"
+
+
+@pytest.mark.parametrize(("layers", "shape"), MIXED_PIPELINES)
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_mixed_pipelines_equal_torchinfo_and_flop_counter_mode(
+    client: TestClient, layers: list[dict[str, Any]], shape: list[int], mode: str
+) -> None:
+    """The wider vocabulary (norms, pools, dropout, upsampling, ...) in both modes: shapes and
+    parameter counts as torchinfo has them, FLOPs as FlopCounterMode counts them."""
+    request = {"layers": layers, "input_shape": shape, "mode": mode}
+    response = client.post("/v1/models/summary", json=request)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    model = direct_model(layers)
+    stats = torchinfo_summary(model, input_size=tuple(shape), verbose=0, device="cpu", mode=mode)
+    leaves = [info for info in stats.summary_list if info.depth == 1]
+    assert [row["output_shape"] for row in body["layers"]] == [i.output_size for i in leaves]
+    assert [row["parameter_count"] for row in body["layers"]] == [i.num_params for i in leaves]
+    assert [row["parameter_bytes"] for row in body["layers"]] == [i.param_bytes for i in leaves]
+    assert body["summary"]["parameter_count"] == stats.total_params
+    assert body["summary"]["trainable_parameter_count"] == stats.trainable_params
+    assert body["summary"]["forward_backward_bytes"] == stats.total_output_bytes
+    model.train(mode == "train")
+    counter = FlopCounterMode(display=False)
+    with counter:
+        model(torch.randn(shape))
+    counts = counter.get_flop_counts()
+    for row in body["layers"]:
+        assert row["flops"] == sum(counts.get(f"Sequential.{row['index']}", {}).values())
+    assert body["summary"]["flops"] == counter.get_total_flops()
