@@ -3,10 +3,14 @@
 Tiles: the last two dimensions are a tile's height and width and every leading dimension is
 flattened into tiles ([N, C, H, W] -> N*C tiles of H x W; a conv weight [out, in, kh, kw] ->
 out*in kernels); a 2-d tensor is one tile (the matrix, as `plt.imshow` shows it), a 1-d one a
-1-pixel-high strip. Tiles run left to right, top to bottom, `columns` to a row (default
-ceil(sqrt(tiles))), with PADDING white pixels between and around them (no padding around a single
-tile, as make_grid does). The whole grid is then upscaled by `scale` (nearest), so a grid of
-r x c tiles of h x w is (r*(h+1)+1)*scale high and (c*(w+1)+1)*scale wide.
+1-pixel-high strip. Layers with one spatial dimension (conv1d: [N, C, L], its kernels
+[out, in, k]) are drawn as strips, one per leading index, stacked one to a row; layers with
+three ([N, C, D, H, W]) as one tile per depth slice, each volume's slices in a row. Tiles run
+left to right, top to bottom, `columns` to a row (default ceil(sqrt(tiles)), or as just said),
+with PADDING white pixels between and around them (no padding around a single tile, as
+make_grid does). An empty tensor (a zero-size dimension) has nothing to draw. The whole grid is
+then upscaled by `scale` (nearest), so a grid of r x c tiles of h x w is (r*(h+1)+1)*scale
+high and (c*(w+1)+1)*scale wide.
 
 Colours: sequential maps scale min..max to 0..1 (a constant tile is 0); diverging maps are
 centred on zero: t = 0.5 + v / (2 max|v|). `global` uses the whole tensor's range, `per_tile` each
@@ -32,20 +36,35 @@ PADDING = 1
 PAD_VALUE = 255
 
 
-def tile_shape(shape: list[int] | torch.Size) -> tuple[int, int, int]:
-    """(tiles, height, width) of the tiles a tensor of `shape` is drawn as (module docstring)."""
+def tile_shape(
+    shape: list[int] | torch.Size, spatial_dims: int | None = None
+) -> tuple[int, int, int]:
+    """(tiles, height, width) of the tiles a tensor of `shape` is drawn as (module docstring);
+    `spatial_dims` is the layer's (1 draws strips)."""
     dims = list(shape)
     if len(dims) == 0:
         return 1, 1, 1
     if len(dims) == 1:
         return 1, 1, dims[0]
+    if spatial_dims == 1:
+        return math.prod(dims[:-1]), 1, dims[-1]
     return math.prod(dims[:-2]), dims[-2], dims[-1]
 
 
-def tiles_of(tensor: torch.Tensor) -> torch.Tensor:
+def default_columns(shape: list[int] | torch.Size, spatial_dims: int | None) -> int | None:
+    """Tiles to a row when the request gives no `columns`: strips one to a row, a volume's
+    depth slices in one row, else None (ceil(sqrt(tiles)))."""
+    if spatial_dims == 1 and len(shape) >= 2:
+        return 1
+    if spatial_dims == 3 and len(shape) >= 3:
+        return max(1, list(shape)[-3])
+    return None
+
+
+def tiles_of(tensor: torch.Tensor, spatial_dims: int | None = None) -> torch.Tensor:
     """Return a tensor as float64 tiles [T, h, w] on the CPU (see the module docstring)."""
     t = tensor.detach().to("cpu", torch.float64)
-    return t.reshape(tile_shape(t.shape))
+    return t.reshape(tile_shape(t.shape, spatial_dims))
 
 
 def grid_size(
@@ -92,10 +111,20 @@ def render_png(
     columns: int | None,
     max_pixels: int,
     field: str = "body.view",
+    spatial_dims: int | None = None,
 ) -> bytes:
-    """Draw a tensor as a PNG grid (mode L for gray, RGB otherwise); 413 when too many pixels."""
-    tiles = tiles_of(tensor)
+    """Draw a tensor as a PNG grid (mode L for gray, RGB otherwise); 413 when too many pixels,
+    422 when the tensor is empty."""
+    if tensor.numel() == 0:
+        raise unprocessable(
+            "empty-tensor",
+            field,
+            f"the tensor to draw has shape {list(tensor.shape)}: no elements, nothing to draw",
+            "draw a view of a run whose shapes have no zero-size dimension",
+        )
+    tiles = tiles_of(tensor, spatial_dims)
     count, height, width = tiles.shape
+    columns = columns or default_columns(tensor.shape, spatial_dims)
     cols, grid_h, grid_w = grid_size(count, height, width, columns, scale)
     if grid_h * grid_w > max_pixels:
         raise ProblemError(
@@ -188,8 +217,10 @@ def default_images(
     backward: bool,
     input_grad: torch.Tensor | None,
     max_pixels: int,
+    spatial_dims: int | None = None,
 ) -> dict[str, str | None]:
-    """Every view there is, as PNG data URIs with the default options (scale 1, global)."""
+    """Every view there is, as PNG data URIs with the default options (scale 1, global); null
+    where the view does not exist in this run or its tensor is empty."""
     images: dict[str, str | None] = {}
     views: tuple[View, ...] = ("input", "output", "weights", "input_grad", "weight_grad")
     for view in views:
@@ -206,7 +237,7 @@ def default_images(
             tensor = input_grad
         else:
             tensor = weight.grad if weight is not None else None
-        if tensor is None:
+        if tensor is None or tensor.numel() == 0:
             images[view] = None
             continue
         png = render_png(
@@ -217,6 +248,7 @@ def default_images(
             columns=None,
             max_pixels=max_pixels,
             field="body.include",
+            spatial_dims=spatial_dims,
         )
         images[view] = data_uri(png)
     return images

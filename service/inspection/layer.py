@@ -98,6 +98,7 @@ def _estimate(request: LayerInspectRequest, ready: Prepared) -> ResponseEstimate
             weight=parameters.get("weight"),
             backward=ready.backward,
             input_grad=plan.requires_grad,
+            spatial_dims=request.layer.SPATIAL_DIMS,
         )
     return estimate
 
@@ -143,6 +144,7 @@ def inspect_layer(
             backward=backward,
             input_grad=done.input.grad,
             max_pixels=runtime.settings.max_render_pixels,
+            spatial_dims=request.layer.SPATIAL_DIMS,
         )
     return body
 
@@ -165,4 +167,5 @@ def render_layer(request: LayerRenderRequest, runtime: Runtime) -> bytes:
         scale=request.scale,
         columns=request.columns,
         max_pixels=runtime.settings.max_render_pixels,
+        spatial_dims=request.layer.SPATIAL_DIMS,
     )

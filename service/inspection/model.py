@@ -113,6 +113,7 @@ def _estimate(request: ModelInspectRequest, ready: Prepared) -> ResponseEstimate
             weight=None,
             backward=ready.backward,
             input_grad=plan.requires_grad,
+            spatial_dims=request.layers[0].SPATIAL_DIMS,
         )
         for layer in layers:
             weight = getattr(layer.meta, "weight", None)
@@ -123,6 +124,7 @@ def _estimate(request: ModelInspectRequest, ready: Prepared) -> ResponseEstimate
                 weight=list(weight.shape) if isinstance(weight, torch.Tensor) else None,
                 backward=ready.backward,
                 input_grad=plan.requires_grad or layer.index > 0,
+                spatial_dims=layer.spec.SPATIAL_DIMS,
             )
     return estimate
 
@@ -137,8 +139,8 @@ def inspect_model(
     report = TensorReporter(request.include, request.encoding, backward)
     table = done_run.model_plan.table()
     layer_input, input_grad = done.input, done.input.grad
-    for row, layer, output, grad in zip(
-        table["layers"], model.children(), found.outputs, found.grads, strict=True
+    for row, spec, layer, output, grad in zip(
+        table["layers"], request.layers, model.children(), found.outputs, found.grads, strict=True
     ):
         assert output is not None, "every layer of an nn.Sequential runs once"
         row["output"] = report.output(output, grad)
@@ -152,6 +154,7 @@ def inspect_model(
                 backward=backward,
                 input_grad=input_grad,
                 max_pixels=runtime.settings.max_render_pixels,
+                spatial_dims=spec.SPATIAL_DIMS,
             )
         layer_input, input_grad = output, grad
     ready = done_run.prepared
@@ -178,6 +181,7 @@ def inspect_model(
             backward=backward,
             input_grad=done.input.grad,
             max_pixels=runtime.settings.max_render_pixels,
+            spatial_dims=request.layers[0].SPATIAL_DIMS,
         )
     return body
 
@@ -216,4 +220,5 @@ def render_model(request: ModelRenderRequest, runtime: Runtime) -> bytes:
         scale=request.scale,
         columns=request.columns,
         max_pixels=runtime.settings.max_render_pixels,
+        spatial_dims=request.layers[i].SPATIAL_DIMS,
     )

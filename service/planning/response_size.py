@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from schemas.tensors import Encoding
 from service.errors import ProblemError
-from service.images.rendering import PADDING, grid_size, tile_shape
+from service.images.rendering import PADDING, default_columns, grid_size, tile_shape
 
 JSON_BYTES_PER_VALUE = 16
 """Upper bound of one float32 in a JSON list: sign, 9 significant digits, exponent, comma."""
@@ -68,13 +68,14 @@ class ResponseEstimate:
         """Text known in advance, e.g. a model's table or a module's repr."""
         self.add("text", count)
 
-    def picture(self, shape: list[int], *, rgb: bool) -> None:
+    def picture(self, shape: list[int], *, rgb: bool, spatial_dims: int | None = None) -> None:
         """The PNG data URI of a tensor of `shape` as rendering draws it (scale 1, default
         columns); `rgb` for a colour map, else one gray channel."""
-        tiles, height, width = tile_shape(shape)
+        tiles, height, width = tile_shape(shape, spatial_dims)
         grid_h, grid_w = PADDING, PADDING
         if tiles and height and width:
-            _, grid_h, grid_w = grid_size(tiles, height, width, None, 1)
+            columns = default_columns(shape, spatial_dims)
+            _, grid_h, grid_w = grid_size(tiles, height, width, columns, 1)
         raw = grid_h * (grid_w * (3 if rgb else 1) + 1)
         blocks = math.ceil(raw / ZLIB_STORED_BLOCK)
         png = raw + 5 * blocks + PNG_FIXED_BYTES + 12 * blocks
@@ -122,17 +123,18 @@ def add_images(
     weight: list[int] | None,
     backward: bool,
     input_grad: bool,
+    spatial_dims: int | None = None,
 ) -> None:
     """The pictures `include: images` draws for one layer (see rendering.default_images): values
     in gray, gradients in a colour map."""
-    estimate.picture(input, rgb=False)
-    estimate.picture(output, rgb=False)
+    estimate.picture(input, rgb=False, spatial_dims=spatial_dims)
+    estimate.picture(output, rgb=False, spatial_dims=spatial_dims)
     if weight is not None:
-        estimate.picture(weight, rgb=False)
+        estimate.picture(weight, rgb=False, spatial_dims=spatial_dims)
     if backward and input_grad:
-        estimate.picture(input, rgb=True)
+        estimate.picture(input, rgb=True, spatial_dims=spatial_dims)
     if backward and weight is not None:
-        estimate.picture(weight, rgb=True)
+        estimate.picture(weight, rgb=True, spatial_dims=spatial_dims)
 
 
 def check_response_size(estimate: ResponseEstimate, limit: int) -> int:

@@ -184,3 +184,43 @@ def test_include_images_carries_the_default_renderings(client: TestClient) -> No
     png = base64.b64decode(forward["images"]["output"].removeprefix("data:image/png;base64,"))
     direct = render(client, **body | {"backward": None, "include": [], "view": "output"})
     np.testing.assert_array_equal(decode_png(png), direct)
+
+
+def test_conv1d_kernels_are_strips_one_to_a_row(client: TestClient) -> None:
+    layer = {"type": "conv1d", "in_channels": 2, "out_channels": 3, "kernel_size": 5}
+    picture = render(
+        client, layer=layer, input={"shape": [1, 2, 9]}, weights={"seed": 4}, view="weights"
+    )
+    assert picture.shape == (6 * (1 + PADDING) + PADDING, 5 + 2 * PADDING)  # 6 strips of 1 x 5
+    torch.manual_seed(4)
+    w = torch.nn.Conv1d(2, 3, 5).weight.detach().numpy()
+    want = gray_levels(w.reshape(6, 5), float(w.min()), float(w.max()))
+    for k in range(6):
+        np.testing.assert_array_equal(tile(picture, k, 1, 1, 5, 1)[0], want[k])
+
+
+def test_conv3d_kernels_are_drawn_slice_by_slice(client: TestClient) -> None:
+    """A 3-D kernel [out, in, d, h, w] is d tiles of h x w, one volume's slices to a row."""
+    layer = {"type": "conv3d", "in_channels": 1, "out_channels": 2, "kernel_size": [3, 2, 2]}
+    picture = render(
+        client, layer=layer, input={"shape": [1, 1, 4, 4, 4]}, weights={"seed": 5}, view="weights"
+    )
+    assert picture.shape == (2 * (2 + PADDING) + PADDING, 3 * (2 + PADDING) + PADDING)
+    torch.manual_seed(5)
+    w = torch.nn.Conv3d(1, 2, (3, 2, 2)).weight.detach().numpy()
+    lo, hi = float(w.min()), float(w.max())
+    for out in range(2):
+        for depth in range(3):
+            want = gray_levels(w[out, 0, depth], lo, hi)
+            np.testing.assert_array_equal(tile(picture, out * 3 + depth, 3, 2, 2, 1), want)
+
+
+def test_empty_tensors_have_no_picture(client: TestClient) -> None:
+    """A zero-size batch runs as in PyTorch; there is nothing to draw of its input or output."""
+    body = {"layer": CONV, "input": {"shape": [0, 1, 28, 28]}, "include": ["images"]}
+    got = client.post("/v1/layers/inspect", json=body).json()
+    assert got["output"]["shape"] == [0, 6, 24, 24]
+    assert got["images"]["input"] is None and got["images"]["output"] is None
+    assert got["images"]["weights"].startswith("data:image/png;base64,")
+    r = client.post("/v1/layers/render", json=body | {"include": [], "view": "output"})
+    assert r.status_code == 422 and r.json()["type"] == "/problems/empty-tensor"
