@@ -67,6 +67,52 @@ LAYER_EXAMPLES: dict[str, dict[str, Any]] = {
             "backward": {"grad_output": {"shape": [1, 10], "data": [0, 0, 0, 0, 1, 0, 0, 0, 0, 0]}},
         },
     },
+    "batchnorm2d_train": {
+        "summary": "BatchNorm2d(20) in train mode on [8, 20, 24, 24] -> [8, 20, 24, 24]: batch "
+        "statistics, running statistics updated",
+        "value": {
+            "layer": {"type": "batchnorm2d", "num_features": 20},
+            "input": {"shape": [8, 20, 24, 24], "seed": 0},
+            "mode": "train",
+            "backward": {"target": "sum"},
+            "include": ["parameters", "buffers"],
+        },
+    },
+    "convtranspose2d": {
+        "summary": "ConvTranspose2d(16, 8, 3, stride=2, padding=1, output_padding=1) on "
+        "[1, 16, 12, 12] -> [1, 8, 24, 24]",
+        "value": {
+            "layer": {
+                "type": "convtranspose2d",
+                "in_channels": 16,
+                "out_channels": 8,
+                "kernel_size": 3,
+                "stride": 2,
+                "padding": 1,
+                "output_padding": 1,
+            },
+            "input": {"shape": [1, 16, 12, 12], "seed": 0},
+            "include": [],
+        },
+    },
+    "upsample_bilinear": {
+        "summary": "Upsample(scale_factor=2, mode='bilinear') on [1, 3, 14, 14] -> [1, 3, 28, 28]",
+        "value": {
+            "layer": {"type": "upsample", "scale_factor": 2, "mode": "bilinear"},
+            "input": {"shape": [1, 3, 14, 14], "seed": 0},
+            "backward": {"target": "mean"},
+            "include": ["output"],
+        },
+    },
+    "embedding": {
+        "summary": "Embedding(10, 4) on int64 indices [2, 5] -> [2, 5, 4]",
+        "value": {
+            "layer": {"type": "embedding", "num_embeddings": 10, "embedding_dim": 4},
+            "input": {"shape": [2, 5], "seed": 0, "dtype": "int64", "high": 10},
+            "backward": {"target": "sum"},
+            "include": ["input", "output", "gradients"],
+        },
+    },
 }
 
 LAYER_EXAMPLE_OUTPUT_SHAPES: dict[str, list[int]] = {
@@ -75,6 +121,10 @@ LAYER_EXAMPLE_OUTPUT_SHAPES: dict[str, list[int]] = {
     "linear": [128, 30],
     "maxpool": [1, 20, 12, 12],
     "softmax": [1, 10],
+    "batchnorm2d_train": [8, 20, 24, 24],
+    "convtranspose2d": [1, 8, 24, 24],
+    "upsample_bilinear": [1, 3, 28, 28],
+    "embedding": [2, 5, 4],
 }
 
 SEED_PIPELINE: list[dict[str, Any]] = [

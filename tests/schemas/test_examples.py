@@ -25,9 +25,11 @@ def input_shape(value: dict[str, Any]) -> list[int]:
     return list(spec["tensor"]["shape"]) if "tensor" in spec else list(spec["shape"])
 
 
-def shapes_through(layers: list[dict[str, Any]], shape: list[int]) -> list[list[int]]:
+def shapes_through(
+    layers: list[dict[str, Any]], shape: list[int], dtype: torch.dtype = torch.float32
+) -> list[list[int]]:
     with torch.device("meta"):
-        x = torch.empty(shape)
+        x = torch.empty(shape, dtype=dtype)
         out = []
         for raw in layers:
             x = torch_layer(raw)(x)
@@ -47,7 +49,8 @@ def test_layer_example_validates_and_its_shape_is_pytorchs(name: str) -> None:
     request = LayerInspectRequest.model_validate(value)
     assert request.model_dump(exclude_unset=True, mode="json")["layer"] == value["layer"]
     shape = input_shape(value)
-    assert shapes_through([value["layer"]], shape)[-1] == LAYER_EXAMPLE_OUTPUT_SHAPES[name]
+    dtype = torch.int64 if value["input"].get("dtype") == "int64" else torch.float32
+    assert shapes_through([value["layer"]], shape, dtype)[-1] == LAYER_EXAMPLE_OUTPUT_SHAPES[name]
     # The summary states the same shapes.
     summary = LAYER_EXAMPLES[name]["summary"]
     assert str(shape) in summary and str(LAYER_EXAMPLE_OUTPUT_SHAPES[name]) in summary
