@@ -122,8 +122,13 @@ LAYERSCOPE_DEFAULTS = {("Softmax", "dim"), ("LogSoftmax", "dim"), ("Softmin", "d
 def test_arguments_keep_pytorchs_names_and_defaults(spec: type[L.LayerSpecBase]) -> None:
     """Every field but the tags is a parameter of the torch.nn constructor, with its default
     (or required where PyTorch requires it); the class is found in torch.nn by the naming rule."""
-    cls = torch_class({"type": L.type_name(spec).split(":")[0], "name": spec.model_fields.get(
-        "name") and spec.model_fields["name"].annotation.__args__[0]})  # type: ignore[union-attr]
+    cls = torch_class(
+        {
+            "type": L.type_name(spec).split(":")[0],
+            "name": spec.model_fields.get("name")
+            and spec.model_fields["name"].annotation.__args__[0],
+        }
+    )  # type: ignore[union-attr]
     assert cls.__name__ == spec.TORCH_CLASS
     params = inspect.signature(cls).parameters
     for name, field in spec.model_fields.items():
