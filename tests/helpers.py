@@ -8,15 +8,21 @@ import torch
 
 
 def tensor_from(obj: dict[str, Any]) -> torch.Tensor:
-    """Decode a response tensor object (`data` or `data_b64`) into a float tensor."""
-    shape = obj["shape"]
+    """Decode a response tensor object (`data` or `data_b64`) into a tensor of its own dtype,
+    as a client would (bfloat16's bytes through int16, which numpy knows)."""
+    shape, name = obj["shape"], obj.get("dtype", "float32")
+    dtype = getattr(torch, name)
     if obj.get("data_b64") is not None:
-        dtype = np.dtype(obj["dtype"]).newbyteorder("<")
-        array = np.frombuffer(base64.b64decode(obj["data_b64"]), dtype=dtype)
-    else:
-        values = [float("nan") if v is None else v for v in obj["data"]]
-        array = np.asarray(values, dtype=np.float32)
-    return torch.from_numpy(array.copy()).reshape(shape)
+        raw = base64.b64decode(obj["data_b64"])
+        if dtype == torch.bfloat16:
+            array = np.frombuffer(raw, dtype=np.dtype("<i2"))
+            return torch.from_numpy(array.copy()).view(torch.bfloat16).reshape(shape)
+        array = np.frombuffer(raw, dtype=np.dtype(name).newbyteorder("<"))
+        return torch.from_numpy(array.copy()).reshape(shape)
+    if dtype == torch.int64:
+        return torch.tensor(obj["data"], dtype=torch.int64).reshape(shape)
+    values = [float("nan") if v is None else v for v in obj["data"]]
+    return torch.tensor(values, dtype=torch.float64).to(dtype).reshape(shape)
 
 
 def tensor_json(t: torch.Tensor) -> dict[str, Any]:
