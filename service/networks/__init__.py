@@ -1,0 +1,1 @@
+"""Real networks: torchvision architectures by name, and module trees walked on meta."""

@@ -1,0 +1,233 @@
+"""The table of any model, planned on meta: one row per module call, totals, and the modules a
+request selects.
+
+`plan_tree` runs the model (built on meta, in the run's dtype and mode) on a meta input with a
+row-collecting hook on every module (service.networks.module_tree), so shapes, parameter counts
+and FLOPs of every module are known before anything real exists. A forward that fails names the
+innermost module that was running. `TreePlan.table(depth)` gives the rows down to `depth` (as
+torchinfo's `depth`) and the totals; `select` resolves names and glob patterns to rows.
+"""
+
+import fnmatch
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from schemas.layer_specs import ALL_SPECS
+from service.errors import ProblemError, field_error, unprocessable
+from service.networks.module_tree import ModuleCall, hooked
+from service.planning.fit import Received
+from service.planning.limits import check_elements, numel
+
+MAX_FLOPS = (1 << 63) - 1
+
+def _api_types() -> dict[str, str]:
+    """torch.nn class name -> the API's name of it: `conv2d`, or an activation's `leaky_relu`."""
+    types: dict[str, str] = {}
+    for spec in ALL_SPECS:
+        tag = spec.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+        if "name" in spec.model_fields:
+            tag = spec.model_fields["name"].annotation.__args__[0]  # type: ignore[union-attr]
+        types[spec.TORCH_CLASS] = str(tag)
+    return types
+
+
+API_TYPES = _api_types()
+"""torch.nn class name -> the API's type name, for every layer type of the vocabulary."""
+
+
+def type_of(module: nn.Module) -> str:
+    """The API's type name of a module: its layer type where the vocabulary has it, else its
+    class name lowercased (`bottleneck`), by the same naming rule."""
+    name = type(module).__name__
+    return API_TYPES.get(name, name.lower())
+
+
+def row_of(index: int, call: ModuleCall) -> dict[str, Any]:
+    """One module call as a row of the table."""
+    total, trainable, size = call.parameter_counts()
+    output = call.output_shape
+    flat = output if output and isinstance(output[0], int) else []
+    itemsize = call.output_dtype.itemsize if call.output_dtype is not None else 4
+    return {
+        "index": index,
+        "name": call.name,
+        "depth": call.depth,
+        "type": type_of(call.module),
+        "class_name": call.class_name,
+        "repr": call.one_line_repr(),
+        "call": call.call,
+        "input_shape": call.input_shape,
+        "output_shape": output,
+        "parameter_count": total,
+        "trainable_parameter_count": trainable,
+        "parameter_bytes": size,
+        "output_bytes": numel(flat) * itemsize if flat else 0,
+        "flops": call.flops,
+    }
+
+
+@dataclass
+class TreePlan:
+    """A model planned on meta: its rows (every module call), its output, its parameters."""
+
+    model: nn.Module
+    root: ModuleCall
+    rows: list[ModuleCall]
+    """Every call of every module but the model itself, in call order."""
+    input_shape: list[int]
+    input_dtype: torch.dtype
+    output: torch.Tensor
+    warnings: list[str]
+
+    @property
+    def output_shape(self) -> list[int]:
+        """The model's output shape."""
+        return list(self.output.shape)
+
+    def table(self, depth: int | None = None) -> dict[str, Any]:
+        """The `summary`, `layers` (rows down to `depth`; all when None) and `warnings`."""
+        rows = [row_of(i, call) for i, call in enumerate(self.rows)]
+        total, trainable, size = self.root.parameter_counts()
+        input_bytes = numel(self.input_shape) * self.input_dtype.itemsize
+        pass_bytes = sum(
+            2 * row["output_bytes"]
+            for row, call in zip(rows, self.rows, strict=True)
+            if call.is_leaf and row["parameter_count"] > 0
+        )
+        summary = {
+            "input_shape": self.input_shape,
+            "output_shape": self.output_shape,
+            "parameter_count": total,
+            "trainable_parameter_count": trainable,
+            "parameter_bytes": size,
+            "flops": self.root.flops,
+            "input_bytes": input_bytes,
+            "forward_backward_bytes": pass_bytes,
+            "total_bytes": input_bytes + pass_bytes + size,
+        }
+        shown = [row for row in rows if depth is None or row["depth"] <= depth]
+        return {"summary": summary, "layers": shown, "warnings": self.warnings}
+
+    def names(self) -> list[str]:
+        """The qualified names of the modules that ran, in first-call order."""
+        return list(dict.fromkeys(call.name for call in self.rows))
+
+    def select(self, patterns: Sequence[str] | None, field: str) -> list[ModuleCall]:
+        """The rows of the modules `patterns` name (names or glob patterns, `layer1.*.conv*`);
+        default: the top-level children. 422 for a pattern that matches nothing, with the
+        names there are."""
+        if patterns is None:
+            return [call for call in self.rows if call.depth == 1]
+        names = self.names()
+        chosen: set[str] = set()
+        for i, pattern in enumerate(patterns):
+            found = fnmatch.filter(names, pattern)
+            if not found:
+                close = [n for n in names if n.split(".")[-1] == pattern.split(".")[-1]][:5]
+                hint = f"did you mean {', '.join(close)}? " if close else ""
+                raise unprocessable(
+                    "no-such-module",
+                    f"{field}.{i}",
+                    f"no module of this model is named {pattern!r}",
+                    f"{hint}use qualified names as the table's `name` shows them, or glob "
+                    "patterns (`layer1.*`, `*` for every module)",
+                    context={"pattern": pattern, "modules": names[:200]},
+                )
+            chosen.update(found)
+        return [call for call in self.rows if call.name in chosen]
+
+
+def plan_tree(
+    model: nn.Module,
+    received: Received,
+    max_elements: int,
+    *,
+    field: str,
+    smallest: Callable[[], list[int] | None] | None = None,
+) -> TreePlan:
+    """Walk `model` (on meta, already in its dtype) on an input as `received` describes it.
+
+    A forward that PyTorch refuses is a 422 naming the innermost module that was running and,
+    where `smallest` can tell, the smallest input that works; a tensor past `max_elements` is
+    a 413. Allocates nothing.
+    """
+    check_elements("body.input", received.shape, max_elements)
+    model.train(received.training)
+    x = torch.empty(received.shape, dtype=received.dtype, device="meta")
+    counter = FlopCounterMode(display=False)
+    with hooked(model, counter) as walk:
+        try:
+            with torch.no_grad(), counter:
+                output = model(x)
+        except (RuntimeError, ValueError, IndexError, TypeError, AssertionError) as exc:
+            running = walk.running[-1] if walk.running else None
+            raise _misfit(exc, running, received, field, smallest) from exc
+    if not isinstance(output, torch.Tensor):
+        output = output[0] if isinstance(output, tuple | list) and output else output
+    if not isinstance(output, torch.Tensor):
+        raise unprocessable(
+            "no-tensor-output",
+            field,
+            f"the model returns {type(output).__name__}, not a tensor",
+            "pick a model whose forward returns a tensor",
+        )
+    root = next(call for call in walk.rows if call.depth == 0)
+    rows = [call for call in walk.rows if call.depth > 0]
+    for call in rows:
+        shape = call.output_shape
+        if shape and isinstance(shape[0], int):
+            check_elements(f"{call.name} (output)", shape, max_elements)
+    if root.flops > MAX_FLOPS:
+        raise ProblemError(
+            413,
+            "too-many-flops",
+            f"this model would take {root.flops:,} FLOPs, more than can be counted in 64 bits; "
+            "use smaller shapes",
+            title="Model too large",
+            context={"flops": str(root.flops)},
+        )
+    return TreePlan(model, root, rows, list(received.shape), received.dtype, output, [])
+
+
+def _misfit(
+    exc: Exception,
+    running: ModuleCall | None,
+    received: Received,
+    field: str,
+    smallest: Callable[[], list[int] | None] | None,
+) -> ProblemError:
+    """A 422 for a forward PyTorch refused: which module, PyTorch's reason, the fix."""
+    text = str(exc).strip()
+    reason = text.splitlines()[0] if text else type(exc).__name__
+    where = (
+        f"module {running.name} ({running.class_name})"
+        if running is not None and running.name
+        else "the model"
+    )
+    got = running.input_shape if running is not None else received.shape
+    size = smallest() if smallest is not None else None
+    fix = (
+        f"use an input of at least {size[0]} x {size[1]} (height x width)"
+        if size is not None and size[-2:] > received.shape[-2:]
+        else "change the input's shape (or the model's keywords) so they agree"
+    )
+    message = f"{where} cannot take its input {got} (PyTorch: {reason})"
+    return ProblemError(
+        422,
+        "shape-mismatch",
+        f"the input {received.shape} does not fit: {message}; {fix}",
+        title="Input does not fit the model",
+        errors=[field_error(field, message, fix)],
+        context={
+            "module": running.name if running is not None else None,
+            "received": got,
+            "input_shape": received.shape,
+            "smallest_input": size,
+            "torch": reason,
+        },
+    )
