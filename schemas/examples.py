@@ -167,6 +167,16 @@ MODEL_EXAMPLES: dict[str, dict[str, Any]] = {
             "encoding": "base64",
         },
     },
+    "mnist_batch": {
+        "summary": "The seed pipeline on a shuffled MNIST batch of 8 (DataLoader(batch_size=8, "
+        "shuffle=True), generator seed 0): [8, 1, 28, 28] -> [8, 10], labels beside the argmax",
+        "value": {
+            "layers": SEED_PIPELINE,
+            "input": {"mnist": {"split": "test", "batch_size": 8, "shuffle": True, "seed": 0}},
+            "weights": {"seed": 0},
+            "include": ["output"],
+        },
+    },
     "mlp_grad_output": {
         "summary": "Linear(4, 8) -> tanh -> Linear(8, 2), backward with an explicit grad_output",
         "value": {

@@ -13,13 +13,17 @@ MAX_IMAGE_SIDE = 512
 MAX_RENDER_SCALE = 32
 """Largest integer upscaling of a rendering."""
 
+MIN_STD = 1e-6
+"""Smallest Normalize std: torchvision refuses a std that is 0 in float32 (5e-324 is)."""
+
 Side = Annotated[int, Field(ge=1, le=MAX_IMAGE_SIDE)]
 
 
 class PreprocessOptions(StrictModel):
     """How an image becomes a [1, 1, H, W] input, step by step with torchvision transforms:
-    grayscale, invert, resize keeping the aspect ratio and centring (zero padding), float in
-    [0, 1], Normalize(mean, std)."""
+    grayscale, invert, resize keeping the aspect ratio and centring (zero padding), then the
+    seed's ToTensor (float32 in [0, 1]) and Normalize(mean, std). A 28x28 white-on-black digit
+    is changed by the last two only."""
 
     invert: Literal["auto"] | bool = Field(
         default="auto",
@@ -32,7 +36,12 @@ class PreprocessOptions(StrictModel):
         "keeping its aspect ratio, and centred with zero padding.",
     )
     mean: float = Field(default=0.5, ge=-1e6, le=1e6, description="Normalize mean.")
-    std: float = Field(default=1.0, gt=0, le=1e6, description="Normalize std.")
+    std: float = Field(
+        default=1.0,
+        ge=MIN_STD,
+        le=1e6,
+        description="Normalize std, at least 1e-6 (so that it is not 0 in float32).",
+    )
 
 
 class ImageInputOptions(StrictModel):
@@ -81,14 +90,51 @@ class PreprocessStep(ResponseModel):
     params: dict[str, Any]
 
 
-class Preprocessing(ResponseModel):
-    """Where an image input came from and each step that made it a tensor."""
+class SamplePreprocessing(ResponseModel):
+    """Where one sample of a batch came from and each step that made it a tensor."""
 
     source: dict[str, Any] = Field(
         description="`{kind: mnist, split, index, label}` or `{kind: upload, format, width, "
-        "height, mode, bytes}`."
+        "height, mode, bytes, frames}`."
     )
     steps: list[PreprocessStep]
+
+
+class Preprocessing(SamplePreprocessing):
+    """Where an image input came from and each step that made it a tensor.
+
+    One sample (`{"mnist": {"index": ...}}`, one uploaded file): its `source` and `steps`. A
+    batch (`indices`, `batch_size`, several uploaded files): `source` says how the batch was
+    chosen (`{kind: mnist, split, indices, labels}`, with `batch_size`, `shuffle`, `seed`,
+    `batch`, `drop_last` and `batches` for a DataLoader batch; `{kind: upload, files}` for
+    uploads), `steps` is the collation of the samples, and `samples` each sample's own source
+    and steps, in batch order."""
+
+    source: dict[str, Any] = Field(
+        description="One sample: `{kind: mnist, split, index, label}` or `{kind: upload, "
+        "format, width, height, mode, bytes, frames}`. A batch: `{kind: mnist, split, indices, "
+        "labels, ...}` or `{kind: upload, files}`."
+    )
+    samples: list[SamplePreprocessing] | None = Field(
+        default=None, description="For a batch: each sample's source and steps, in order."
+    )
+
+
+class Labels(ResponseModel):
+    """The MNIST labels of the input's samples, and what the output says about them."""
+
+    targets: list[int] = Field(description="Each sample's label (the batch's targets), in order.")
+    predicted: list[int] | None = Field(
+        default=None,
+        description="`output.argmax(dim=1)` per sample when the final output is [N, 10] (one "
+        "score per digit class, N = len(targets)), e.g. the seed pipeline's softmax; null "
+        "otherwise.",
+    )
+    correct: int | None = Field(
+        default=None,
+        description="How many samples have `predicted == targets` (a network with random "
+        "weights gets about 1 in 10); null when there is no `predicted`.",
+    )
 
 
 class Images(ResponseModel):
@@ -127,3 +173,19 @@ class MnistSample(ResponseModel):
     label: int
     tensor: TensorOut
     preprocessing: Preprocessing
+
+
+class MnistBatch(ResponseModel):
+    """The batch a DataLoader yields over a split: which digits, their labels and the tensor
+    that `{"mnist": {"batch_size": ...}}` inputs use."""
+
+    split: str
+    batch_size: int
+    shuffle: bool
+    seed: int
+    batch: int
+    drop_last: bool
+    batches: int = Field(description="How many batches the DataLoader yields (its `len`).")
+    indices: list[int] = Field(description="The digits' positions in the split, in batch order.")
+    labels: list[int]
+    tensor: TensorOut = Field(description="[N, 1, 28, 28]: ToTensor, then Normalize(0.5, 1.0).")

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Discriminator, Field, model_validator
+from pydantic import BaseModel, Discriminator, Field, field_validator, model_validator
 
 from schemas.base import VARIANT_MARK, Seed, Shape, StrictModel, variant
 from schemas.images import PreprocessOptions
@@ -59,15 +59,102 @@ class TensorInput(StrictModel):
 MNIST_SPLIT_PATTERN = r"^[a-z]{1,16}$"
 
 
+MAX_BATCH = 4096
+"""Hard cap on the samples of one batch; the service's LAYERSCOPE_MAX_BATCH_SIZE (default 256)
+is usually lower and is checked before any digit is read."""
+
+Position = Annotated[int, Field(ge=0)]
+_LOADER_FIELDS = ("shuffle", "seed", "batch", "drop_last")
+
+
 class MnistRef(StrictModel):
-    """One digit of the MNIST sample set (`GET /v1/mnist` lists the splits and sizes)."""
+    """Which MNIST digits: one (`index`), several in a given order (`indices`), or the batch a
+    `DataLoader` yields (`batch_size`, with `shuffle`, `seed`, `batch` and `drop_last`). Give
+    exactly one of `index`, `indices`, `batch_size`. `GET /v1/mnist` lists the splits and sizes.
+
+    A batch is `next(itertools.islice(DataLoader(dataset, batch_size=batch_size,
+    shuffle=shuffle, drop_last=drop_last, generator=torch.Generator().manual_seed(seed)),
+    batch, None))` over the whole split: the same digits in the same order as the seed's
+    DataLoader with that generator."""
 
     split: Annotated[str, Field(pattern=MNIST_SPLIT_PATTERN)] = "test"
-    index: int = Field(ge=0, description="Position in the split, from 0.")
+    index: int | None = Field(
+        default=None,
+        ge=0,
+        description="One digit: its position in the split, from 0; the input is [1, 1, H, W]. "
+        "For several digits use `indices`.",
+    )
+    indices: Annotated[list[Position], Field(min_length=1, max_length=MAX_BATCH)] | None = Field(
+        default=None,
+        description="Several digits, in this order: the input is [len(indices), 1, H, W].",
+    )
+    batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_BATCH,
+        description="A batch as `DataLoader(dataset, batch_size, shuffle, drop_last, "
+        "generator=torch.Generator().manual_seed(seed))` yields it: [batch_size, 1, H, W] "
+        "(the last batch may be smaller unless `drop_last`).",
+    )
+    shuffle: bool = Field(default=False, description="With `batch_size`: DataLoader's shuffle.")
+    seed: Seed = Field(
+        default=0,
+        description="With `batch_size`: the DataLoader's generator is "
+        "`torch.Generator().manual_seed(seed)`.",
+    )
+    batch: int = Field(
+        default=0,
+        ge=0,
+        description="With `batch_size`: which batch the DataLoader yields, from 0 "
+        "(`GET /v1/mnist/{split}/batch` says how many there are).",
+    )
+    drop_last: bool = Field(default=False, description="With `batch_size`: DataLoader's drop_last.")
+
+    @field_validator("index", mode="before")
+    @classmethod
+    def _one_index(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            raise ValueError(
+                f"`index` takes one position; for several digits use `indices`, e.g. "
+                f'{{"indices": {value[:8]}}}'
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> "MnistRef":
+        given = [
+            name for name in ("index", "indices", "batch_size") if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of `index` (one digit), `indices` (a list, in order) or "
+                "`batch_size` (a DataLoader batch)"
+                + (f"; got {' and '.join(given)}" if given else "")
+            )
+        loader = [name for name in _LOADER_FIELDS if name in self.model_fields_set]
+        if loader and self.batch_size is None:
+            names = ", ".join(f"`{name}`" for name in loader)
+            raise ValueError(
+                f"{names} {'goes' if len(loader) == 1 else 'go'} only with `batch_size` (a "
+                "DataLoader batch); add `batch_size` or leave "
+                + ("it out" if len(loader) == 1 else "them out")
+            )
+        return self
+
+    @property
+    def count(self) -> int:
+        """How many digits at most this asks for (the batch's size before the split is read)."""
+        if self.indices is not None:
+            return len(self.indices)
+        return self.batch_size if self.batch_size is not None else 1
 
 
 class MnistInput(StrictModel):
-    """An MNIST digit, preprocessed as an upload would be: [1, 1, H, W] (default 28x28)."""
+    """MNIST digits as the seed prepares them: each digit `ToTensor()` then
+    `Normalize((mean,), (std,))` (default (0.5,), (1.0,)), stacked by `default_collate` into
+    [N, 1, 28, 28], and the digits' labels beside the response (`labels`). The other
+    `preprocess` steps are those of an upload and leave a 28x28 digit as it is unless `size`
+    asks for another size (a Resize of each digit before ToTensor)."""
 
     mnist: MnistRef
     preprocess: PreprocessOptions = Field(default_factory=PreprocessOptions)

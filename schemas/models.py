@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from schemas.base import ResponseModel, Shape, StrictModel
-from schemas.images import Images, Preprocessing, RenderOptions
+from schemas.images import Images, Labels, Preprocessing, RenderOptions
 from schemas.layer_specs import LayerSpec
 from schemas.requests import DTypeOption, ModeOption, RunOptions
 from schemas.responses import RunFacts, Seeds, Timing
@@ -144,6 +144,11 @@ class ModelInspectResponse(ModelSummaryResponse, RunFacts):
     input: GradTensorOut
     preprocessing: Preprocessing | None = Field(
         default=None, description="For image inputs (MNIST, uploads): source and steps."
+    )
+    labels: Labels | None = Field(
+        default=None,
+        description="For MNIST inputs: each sample's label (`targets`) and, when the final "
+        "output is [N, 10], its argmax per sample (`predicted`) and how many match (`correct`).",
     )
     images: Images | None = Field(
         default=None,

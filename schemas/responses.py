@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import Field
 
 from schemas.base import ResponseModel
-from schemas.images import Images, Preprocessing
+from schemas.images import Images, Labels, Preprocessing
 from schemas.tensors import GradTensorOut, OutputTensorOut, TensorOut
 
 
@@ -66,6 +66,11 @@ class LayerInspectResponse(RunFacts):
     preprocessing: Preprocessing | None = Field(
         default=None, description="For image inputs (MNIST, uploads): source and steps."
     )
+    labels: Labels | None = Field(
+        default=None,
+        description="For MNIST inputs: each sample's label (`targets`) and, when the final "
+        "output is [N, 10], its argmax per sample (`predicted`) and how many match (`correct`).",
+    )
     images: Images | None = Field(
         default=None, description="PNG data URIs, when `include` has `images`."
     )
@@ -90,6 +95,7 @@ class Limits(ResponseModel):
     max_queued_jobs: int
     request_timeout_s: float
     max_upload_bytes: int
+    max_batch_size: int
     max_image_pixels: int
     max_render_pixels: int
 

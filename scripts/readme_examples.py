@@ -104,6 +104,25 @@ EXAMPLES: list[tuple[str, str]] = [
     ("The MNIST sample set", "curl -s $URL/v1/mnist"),
     ("One digit as a PNG", "curl -s $URL/v1/mnist/test/0.png -o seven.png && file seven.png"),
     (
+        "A shuffled batch of 8, as the seed's DataLoader yields it, through the pipeline",
+        "curl -s $URL/v1/models/inspect -H 'content-type: application/json' -d '"
+        + json.dumps(
+            {
+                "layers": SEED_PIPELINE,
+                "input": {"mnist": {"split": "test", "batch_size": 8, "shuffle": True, "seed": 0}},
+                "weights": {"seed": 0},
+                "include": [],
+            }
+        )
+        + "' | jq '{input: .input.shape, output: .summary.output_shape, "
+        + "source: .preprocessing.source, labels}'",
+    ),
+    (
+        "The same batch as the seed's figure: digits titled with their labels",
+        "curl -s '$URL/v1/mnist/test/batch.png?batch_size=8&shuffle=true&seed=0&columns=4' "
+        + "-o batch.png && file batch.png",
+    ),
+    (
         "Upload a drawing (multipart) and inspect a layer on it",
         "curl -s $URL/v1/layers/inspect/upload -F image=@seven.png -F 'spec="
         + json.dumps({"layer": {"type": "maxpool2d", "kernel_size": 2}, "include": []})

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from schemas.inputs import MAX_BATCH
 from schemas.requests import DEVICE_PATTERN
 
 
@@ -97,6 +98,11 @@ class Settings(BaseSettings):
     )
     max_upload_bytes: Annotated[int, Field(ge=1)] = Field(
         default=10 * 1024 * 1024, description="Most bytes in an uploaded image file."
+    )
+    max_batch_size: Annotated[int, Field(ge=1, le=MAX_BATCH)] = Field(
+        default=256,
+        description="Most samples in one image batch (MNIST `indices` or `batch_size`, uploaded "
+        "files), checked before any is read.",
     )
     max_image_pixels: Annotated[int, Field(ge=1)] = Field(
         default=4096 * 4096,

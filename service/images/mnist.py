@@ -3,7 +3,8 @@
 From `LAYERSCOPE_MNIST_DIR` when set (files `t10k-*` and/or `train-*`, gzipped or not, the
 names torchvision's MNIST uses), else from the embedded slice in `service/images/data/mnist` (the
 first 100 digits of the test split). torchvision's readers take plain files, so gzipped files
-are unzipped to a temporary file first.
+are unzipped to a temporary file first. Nothing is ever downloaded: a split is served when
+its two files are in the folder.
 """
 
 import gzip
@@ -25,6 +26,8 @@ CREDIT = (
     "(http://yann.lecun.com/exdb/mnist/)"
 )
 LICENSE = "CC BY-SA 3.0 (https://creativecommons.org/licenses/by-sa/3.0/)"
+CLASSES = 10
+"""Digit classes 0..9 (the length of torchvision's `MNIST.classes`)."""
 SPLIT_FILES: dict[str, tuple[str, str]] = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -96,18 +99,14 @@ def sample_set(folder: Path | None) -> SampleSet:
         return _cache[folder]
 
 
-def sample(folder: Path | None, split: str, index: int, field: str) -> tuple[torch.Tensor, int]:
-    """Return digit `index` of `split` (uint8 [28, 28]) and its label.
-
-    A split or index that is not there is a 404 when it came in the URL path (`field` "path"),
-    and a 422 when it came in a request body; either names what there is.
-    """
-    status = 404 if field == "path" else 422
+def split_of(folder: Path | None, split: str, field: str) -> Split:
+    """The split `split` of `folder`'s sample set: 404 when it came in the URL path (`field`
+    "path"), 422 when it came in a request body; either names the splits there are."""
     samples = sample_set(folder)
     if split not in samples.splits:
         there = ", ".join(sorted(samples.splits))
         raise ProblemError(
-            status,
+            404 if field == "path" else 422,
             "unknown-mnist-split",
             f"there is no MNIST split {split!r} here; the splits are: {there}",
             title="Unknown MNIST split",
@@ -118,22 +117,35 @@ def sample(folder: Path | None, split: str, index: int, field: str) -> tuple[tor
             ],
             context={"splits": sorted(samples.splits)},
         )
-    size = samples.splits[split].labels.shape[0]
-    if not 0 <= index < size:
-        raise ProblemError(
-            status,
-            "mnist-index-out-of-range",
-            f"MNIST {split} has {size} digits: index {index} is outside 0..{size - 1}",
-            title="MNIST index out of range",
-            errors=[
-                field_error(
-                    field + ".index",
-                    f"index {index}",
-                    f"use an index from 0 to {size - 1}",
-                    "out_of_range",
-                )
-            ],
-            context={"split": split, "size": size, "range": [0, size - 1]},
-        )
-    data = samples.splits[split]
+    return samples.splits[split]
+
+
+def check_position(split: str, size: int, index: int, field: str, status: int = 422) -> None:
+    """Refuse a position outside 0..size - 1, naming the field (e.g. `body.input.mnist.index`,
+    `body.input.mnist.indices.3`) and the range there is."""
+    if 0 <= index < size:
+        return
+    raise ProblemError(
+        status,
+        "mnist-index-out-of-range",
+        f"MNIST {split} has {size} digits: index {index} is outside 0..{size - 1}",
+        title="MNIST index out of range",
+        errors=[
+            field_error(
+                field, f"index {index}", f"use an index from 0 to {size - 1}", "out_of_range"
+            )
+        ],
+        context={"split": split, "size": size, "range": [0, size - 1]},
+    )
+
+
+def sample(folder: Path | None, split: str, index: int, field: str) -> tuple[torch.Tensor, int]:
+    """Return digit `index` of `split` (uint8 [28, 28]) and its label.
+
+    A split or index that is not there is a 404 when it came in the URL path (`field` "path"),
+    and a 422 when it came in a request body; either names what there is.
+    """
+    data = split_of(folder, split, field)
+    status = 404 if field == "path" else 422
+    check_position(split, int(data.labels.shape[0]), index, field + ".index", status)
     return data.images[index], int(data.labels[index])

@@ -1,16 +1,18 @@
-"""An image (uint8 [C, H, W]) to a [1, 1, H, W] input, with torchvision transforms (v2).
+"""An image (uint8 [C, H, W]) to a [1, 1, H, W] input, with torchvision transforms.
 
 Steps, each echoed as `{name, transform, params}`: grayscale; invert (`auto` inverts when the
 mean of the 1-pixel border is over 0.5, i.e. a light background); resize to fit the requested
-size keeping the aspect ratio, then pad with zeros to centre it; to float32 in [0, 1];
-Normalize(mean, std). MNIST samples run through the same steps (nothing changes a 28x28 white-
-on-black digit before ToDtype), so a PNG of a sample gives exactly the sample's tensor.
+size keeping the aspect ratio, then pad with zeros to centre it (v2 transforms on the uint8
+image); then the seed's own `transforms.ToTensor()` (uint8 to float32, divided by 255) and
+`transforms.Normalize((mean,), (std,))`. Nothing changes a 28x28 white-on-black digit before
+ToTensor, so an MNIST digit, or a PNG of one, gives exactly what
+`Compose([ToTensor(), Normalize((0.5,), (1.0,))])` gives for the seed's `datasets.MNIST`.
 """
 
 from typing import Any
 
 import torch
-from torchvision import tv_tensors
+from torchvision import transforms, tv_tensors
 from torchvision.transforms import v2
 
 from schemas.images import PreprocessOptions
@@ -97,15 +99,18 @@ def preprocess(image: torch.Tensor, options: PreprocessOptions) -> tuple[torch.T
         }
     )
 
-    x = v2.ToDtype(torch.float32, scale=True)(x)
+    # ToTensor takes an H x W x C array (as it takes the PIL image datasets.MNIST gives):
+    # uint8 to float32 divided by 255, bit for bit what the seed's transform does.
+    array = x.as_subclass(torch.Tensor).permute(1, 2, 0).numpy()
+    y: torch.Tensor = transforms.ToTensor()(array)
     steps.append(
         {
             "name": "to_float",
-            "transform": "ToDtype",
-            "params": {"dtype": "float32", "scale": True},
+            "transform": "ToTensor",
+            "params": {"dtype": "float32", "divide_by": 255},
         }
     )
-    x = v2.Normalize(mean=[options.mean], std=[options.std])(x)
+    y = transforms.Normalize(mean=(options.mean,), std=(options.std,))(y)
     steps.append(
         {
             "name": "normalize",
@@ -113,5 +118,4 @@ def preprocess(image: torch.Tensor, options: PreprocessOptions) -> tuple[torch.T
             "params": {"mean": options.mean, "std": options.std},
         }
     )
-    out = x.as_subclass(torch.Tensor).unsqueeze(0).contiguous()
-    return out, steps
+    return y.unsqueeze(0).contiguous(), steps

@@ -11,8 +11,9 @@ from schemas.requests import LayerInspectRequest, LayerRenderRequest
 from service.building.layer_builder import build_layer, describe_layer
 from service.building.weights import materialize
 from service.images.rendering import default_colormap, default_images, render_png, view_tensor
+from service.inspection.labels import label_report
 from service.inspection.preparation import Prepared, prepare
-from service.planning.inputs import InputPlan
+from service.planning.inputs import InputPlan, echo_bytes
 from service.planning.model_plan import single_naming
 from service.planning.response_size import (
     ResponseEstimate,
@@ -78,6 +79,7 @@ def _estimate(request: LayerInspectRequest, ready: Prepared) -> ResponseEstimate
     parameters = {n: list(p.shape) for n, p in layer.meta.named_parameters()}
     estimate = ResponseEstimate(request.encoding)
     estimate.text(len(repr(layer.meta)) + 128 * len(ready.dtypes.casts))
+    estimate.text(echo_bytes(plan))
     add_run(
         estimate,
         include=request.include,
@@ -136,6 +138,9 @@ def inspect_layer(
     }
     if done_run.plan.preprocessing is not None:
         body["preprocessing"] = done_run.plan.preprocessing
+    labels = label_report(done_run.plan.labels, done.output)
+    if labels is not None:
+        body["labels"] = labels
     if "images" in request.include:
         body["images"] = default_images(
             input=done.input,

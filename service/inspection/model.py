@@ -14,9 +14,10 @@ from service.building.layer_builder import build_model
 from service.building.weights import materialize
 from service.errors import unprocessable
 from service.images.rendering import default_colormap, default_images, render_png, view_tensor
+from service.inspection.labels import label_report
 from service.inspection.layer import weight_of
 from service.inspection.preparation import Prepared, prepare
-from service.planning.inputs import InputPlan
+from service.planning.inputs import InputPlan, echo_bytes
 from service.planning.model_plan import ModelPlan, pipeline_naming
 from service.planning.response_size import (
     ResponseEstimate,
@@ -90,6 +91,7 @@ def _estimate(request: ModelInspectRequest, ready: Prepared) -> ResponseEstimate
     model_plan, plan = ready.model_plan, ready.plan
     estimate = ResponseEstimate(request.encoding)
     estimate.text(len(orjson.dumps(model_plan.table())) + 128 * len(ready.dtypes.casts))
+    estimate.text(echo_bytes(plan))
     layers = model_plan.layers
     parameters = [list(p.shape) for layer in layers for p in layer.meta.parameters()]
     buffers = [list(b.shape) for layer in layers for b in layer.meta.buffers()]
@@ -173,6 +175,9 @@ def inspect_model(
     }
     if done_run.plan.preprocessing is not None:
         body["preprocessing"] = done_run.plan.preprocessing
+    labels = label_report(done_run.plan.labels, done.output)
+    if labels is not None:
+        body["labels"] = labels
     if "images" in request.include:
         body["images"] = default_images(
             input=done.input,

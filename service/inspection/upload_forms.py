@@ -1,17 +1,20 @@
-"""The multipart form of the inspect endpoints: `image` (the file), `spec` (the JSON request
-without `input`) and `input` (optional JSON: `{"preprocess": {...}, "requires_grad": true}`).
+"""The multipart form of the inspect endpoints: `image` (the file; several `image` files make
+one batch, in order), `spec` (the JSON request without `input`) and `input` (optional JSON:
+`{"preprocess": {...}, "requires_grad": true}`).
 """
 
+from collections.abc import Sequence
 from typing import Any, BinaryIO, TypeVar
 
 import orjson
+import torch
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from schemas.images import ImageInputOptions
 from service.errors import unprocessable
 from service.images.decoding import decode_image, read_limited
-from service.planning.inputs import InputPlan, plan_image
+from service.planning.inputs import InputPlan, check_batch, plan_batch, plan_image
 from service.settings import Settings
 
 RequestT = TypeVar("RequestT", bound=BaseModel)
@@ -52,14 +55,16 @@ def _validate(model: type[RequestT], value: dict[str, Any], field: str) -> Reque
 def upload_request(
     spec: str,
     options: str | None,
-    image: BinaryIO,
+    images: Sequence[BinaryIO],
     model: type[RequestT],
     settings: Settings,
 ) -> tuple[RequestT, InputPlan]:
-    """Validate the form and preprocess the image: the request and the input plan it runs with.
+    """Validate the form and preprocess the images: the request and the input plan it runs with.
 
-    The returned request's own `input` is a placeholder of the image's shape: run it with the
-    returned plan (which carries the image and the preprocessing echo).
+    One file is a [1, 1, H, W] input; several are one batch [N, 1, H, W], in the order sent,
+    each preprocessed on its own (`preprocessing.samples` echoes each). The batch's size is
+    checked before any file is read. The returned request's own `input` is a placeholder of
+    the input's shape: run it with the returned plan (which carries the images and the echo).
     """
     body = _json_object(spec, "spec")
     if "input" in body:
@@ -72,17 +77,26 @@ def upload_request(
     input_options = ImageInputOptions()
     if options:
         input_options = _validate(ImageInputOptions, _json_object(options, "input"), "input")
-    size = input_options.preprocess.size
+    preprocess = input_options.preprocess
+    size = preprocess.size
     side = [size, size] if isinstance(size, int) else list(size)
-    request = _validate(model, {**body, "input": {"shape": [1, 1, *side]}}, "spec")
-    data = read_limited(image, settings.max_upload_bytes)
-    pixels, source = decode_image(data, settings.max_image_pixels)
-    plan = plan_image(
-        pixels,
-        input_options.preprocess,
-        input_options.requires_grad,
-        source,
-        settings,
-        field="image",
+    count = len(images)
+    request = _validate(model, {**body, "input": {"shape": [count, 1, *side]}}, "spec")
+    check_batch(count, preprocess, settings, "image")
+    if count == 1:
+        pixels, source = _decode(images[0], settings, "image")
+        plan = plan_image(
+            pixels, preprocess, input_options.requires_grad, source, settings, field="image"
+        )
+        return request, plan
+    decoded = (_decode(image, settings, f"image.{i}") for i, image in enumerate(images))
+    plan = plan_batch(
+        decoded, preprocess, input_options.requires_grad, {"kind": "upload", "files": count}
     )
     return request, plan
+
+
+def _decode(image: BinaryIO, settings: Settings, field: str) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Read one file within the byte limit and decode it within the pixel limit."""
+    data = read_limited(image, settings.max_upload_bytes, field)
+    return decode_image(data, settings.max_image_pixels, field)

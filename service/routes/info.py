@@ -38,6 +38,7 @@ def info(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Info:
             max_queued_jobs=s.max_queued_jobs,
             request_timeout_s=s.request_timeout_s,
             max_upload_bytes=s.max_upload_bytes,
+            max_batch_size=s.max_batch_size,
             max_image_pixels=s.max_image_pixels,
             max_render_pixels=s.max_render_pixels,
         ),

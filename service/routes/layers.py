@@ -36,14 +36,19 @@ def inspect(
     objects (shape, dtype, stats, and values when `include` names them), the output's
     `grad_fn`, and every gradient after a backward pass. A shape that does not fit the layer
     is a 422 that says what the layer expects and which argument to set.
+
+    An MNIST input may be one digit, listed digits (`indices`) or a DataLoader batch
+    (`batch_size`, `shuffle`, `seed`, `batch`, `drop_last`); `labels` then holds the targets.
     """
     return OrjsonResponse(inspect_layer(request, runtime))
 
 
 IMAGE_FORM_DOC = (
-    "`image`: the file (PNG, JPEG, BMP, GIF first frame, WebP); `spec`: the JSON request "
-    'without `input`; `input` (optional): JSON `{"preprocess": {"invert": "auto", '
-    '"size": 28, "mean": 0.5, "std": 1.0}, "requires_grad": true}`.'
+    "`image`: the file (PNG, JPEG, BMP, GIF first frame, WebP); several `image` files make one "
+    "batch [N, 1, H, W], in the order sent (at most LAYERSCOPE_MAX_BATCH_SIZE, checked before "
+    "any is read); `spec`: the JSON request without `input`; `input` (optional): JSON "
+    '`{"preprocess": {"invert": "auto", "size": 28, "mean": 0.5, "std": 1.0}, '
+    '"requires_grad": true}`.'
 )
 UPLOAD_RESPONSES = PROBLEM_RESPONSES | {
     status: PROBLEM_RESPONSES[422] | {"description": phrase + " (problem details)"}
@@ -63,7 +68,10 @@ PNG_RESPONSES = {
     dependencies=[TorchJob],
 )
 def inspect_upload(
-    image: Annotated[UploadFile, File(description="The image file.")],
+    image: Annotated[
+        list[UploadFile],
+        File(description="The image file; several `image` files make one batch, in order."),
+    ],
     spec: Annotated[str, Form(description="The inspect request as JSON, without `input`.")],
     runtime: Annotated[Runtime, Depends(get_runtime)],
     input: Annotated[
@@ -71,9 +79,12 @@ def inspect_upload(
     ] = None,
 ) -> Response:
     """Like POST /v1/layers/inspect, with the uploaded image, preprocessed to [1, 1, H, W]
-    (grayscale, invert, fit and centre, float, Normalize), as the input; the response echoes
-    each preprocessing step under `preprocessing`."""
-    request, plan = upload_request(spec, input, image.file, LayerInspectRequest, runtime.settings)
+    (grayscale, invert, fit and centre, ToTensor, Normalize), as the input, or several
+    uploaded images as one batch [N, 1, H, W] in the order sent; the response echoes each
+    preprocessing step under `preprocessing` (each file's under `preprocessing.samples`)."""
+    request, plan = upload_request(
+        spec, input, [file.file for file in image], LayerInspectRequest, runtime.settings
+    )
     return OrjsonResponse(inspect_layer(request, runtime, plan))
 
 

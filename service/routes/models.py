@@ -54,6 +54,11 @@ def inspect(
     Values are returned where `include` names them. A layer that does not fit what the previous
     one gives is a 422 naming the layer's index, what it receives, and the fix; `warnings` name
     convolutions or pools that silently drop trailing rows or columns.
+
+    An MNIST input takes one digit (`index`), listed digits (`indices`) or the batch a
+    `DataLoader(batch_size, shuffle, drop_last, generator=torch.Generator().manual_seed(seed))`
+    yields (`batch_size`, `batch`), with the seed's ToTensor and Normalize; `labels` then holds
+    the targets and, for an [N, 10] output, the argmax per sample and how many match.
     """
     return OrjsonResponse(inspect_model(request, runtime))
 
@@ -94,7 +99,10 @@ def summary(
     dependencies=[TorchJob],
 )
 def inspect_upload(
-    image: Annotated[UploadFile, File(description="The image file.")],
+    image: Annotated[
+        list[UploadFile],
+        File(description="The image file; several `image` files make one batch, in order."),
+    ],
     spec: Annotated[str, Form(description="The model inspect request as JSON, without `input`.")],
     runtime: Annotated[Runtime, Depends(get_runtime)],
     input: Annotated[
@@ -102,8 +110,12 @@ def inspect_upload(
     ] = None,
 ) -> Response:
     """Like POST /v1/models/inspect, with the uploaded image, preprocessed to [1, 1, H, W], as
-    the input; the response echoes each preprocessing step under `preprocessing`."""
-    request, plan = upload_request(spec, input, image.file, ModelInspectRequest, runtime.settings)
+    the input, or several uploaded images as one batch [N, 1, H, W] in the order sent; the
+    response echoes each preprocessing step under `preprocessing` (each file's under
+    `preprocessing.samples`)."""
+    request, plan = upload_request(
+        spec, input, [file.file for file in image], ModelInspectRequest, runtime.settings
+    )
     return OrjsonResponse(inspect_model(request, runtime, plan))
 
 

@@ -14,7 +14,7 @@ from torchvision.transforms import v2
 
 from service.app import create_app
 from tests.conftest import make_settings
-from tests.image_files import digit, encode, png_declaring
+from tests.image_files import digit, encode, png_declaring, seed_transform
 
 SPEC = {"layer": {"type": "flatten"}, "include": ["input", "output"]}
 
@@ -41,11 +41,9 @@ def input_of(body: dict[str, Any]) -> torch.Tensor:
 
 
 def expected(index: int = 0) -> torch.Tensor:
-    """What an upload of test digit `index` must give, bit for bit: torchvision's ToDtype(scale)
-    then Normalize(0.5, 1.0) of its pixels, as [1, 1, 28, 28] (what the mnist input gives)."""
-    pixels = tv_tensors.Image(torch.from_numpy(digit(index)[0])[None])
-    x = v2.Normalize([0.5], [1.0])(v2.ToDtype(torch.float32, scale=True)(pixels))
-    return x.as_subclass(torch.Tensor)[None]
+    """What an upload of test digit `index` must give, bit for bit: the seed's ToTensor then
+    Normalize(0.5, 1.0) of its pixels, as [1, 1, 28, 28] (what the mnist input gives)."""
+    return seed_transform(digit(index)[0])[None]
 
 
 def test_png_of_digit_7_gives_the_mnist_tensor(client: TestClient) -> None:
@@ -231,3 +229,51 @@ def test_exif_orientation_is_applied(client: TestClient) -> None:
     assert turned["preprocessing"]["source"]["exif_orientation"] == 6
     torch.testing.assert_close(input_of(turned), input_of(upright), atol=0, rtol=0)
     torch.testing.assert_close(input_of(upright), expected(0), atol=0, rtol=0)
+
+
+def test_several_files_make_one_batch_in_order(client: TestClient) -> None:
+    # three digits, the middle one as a black-on-white BMP twice the size: each file
+    # is preprocessed on its own (inverted, resized), then collated in the order sent
+    first, _ = digit(3)
+    middle, _ = digit(1)
+    last, _ = digit(0)
+    big = np.kron(255 - middle, np.ones((2, 2), np.uint8))
+    files = [
+        ("image", ("a.png", encode(first, "PNG"), "image/png")),
+        ("image", ("b.bmp", encode(big, "BMP"), "image/bmp")),
+        ("image", ("c.png", encode(last, "PNG"), "image/png")),
+    ]
+    r = client.post("/v1/layers/inspect/upload", files=files, data={"spec": json.dumps(SPEC)})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    got = input_of(body)
+    assert got.shape == (3, 1, 28, 28)
+    torch.testing.assert_close(got[0:1], expected(3), rtol=0, atol=0)
+    torch.testing.assert_close(got[2:3], expected(0), rtol=0, atol=0)
+    # the middle one through torchvision directly: invert, Resize 56 -> 28, ToTensor, Normalize
+    resized = v2.Resize([28, 28], antialias=True)(
+        tv_tensors.Image(torch.from_numpy(255 - big)[None])
+    )
+    want = seed_transform(resized.as_subclass(torch.Tensor))
+    torch.testing.assert_close(got[1], want, rtol=0, atol=0)
+    echo = body["preprocessing"]
+    assert echo["source"] == {"kind": "upload", "files": 3}
+    assert [s["source"]["format"] for s in echo["samples"]] == ["PNG", "BMP", "PNG"]
+    assert [s["steps"][1]["params"]["applied"] for s in echo["samples"]] == [False, True, False]
+    assert echo["samples"][1]["steps"][2]["params"] == {
+        "from": [56, 56],
+        "to": [28, 28],
+        "antialias": True,
+    }
+    assert "labels" not in body
+
+
+def test_a_bad_file_in_a_batch_is_named_by_its_place(client: TestClient) -> None:
+    pixels, _ = digit(0)
+    files = [
+        ("image", ("a.png", encode(pixels, "PNG"), "image/png")),
+        ("image", ("b.txt", b"not an image", "text/plain")),
+    ]
+    r = client.post("/v1/layers/inspect/upload", files=files, data={"spec": json.dumps(SPEC)})
+    assert r.status_code == 415
+    assert r.json()["errors"][0]["field"] == "image.1"

@@ -10,7 +10,7 @@ from torchvision.transforms import v2
 from service.app import create_app
 from service.images import mnist
 from tests.conftest import make_settings
-from tests.image_files import HAVE_SHARED, SHARED_MNIST, decode_png, reference
+from tests.image_files import HAVE_SHARED, SHARED_MNIST, decode_png, reference, seed_transform
 
 needs_shared = pytest.mark.skipif(not HAVE_SHARED, reason="../shared/mnist is not here")
 
@@ -147,11 +147,11 @@ def test_mnist_input_with_own_normalize_and_size(client: TestClient) -> None:
         },
     ).json()
     assert small["input"]["shape"] == [1, 1, 14, 14]
-    # the digit through torchvision directly: Resize to 14 x 14, ToDtype(scale), Normalize
+    # the digit through torchvision directly: Resize to 14 x 14, then ToTensor, Normalize
     resized = v2.Resize([14, 14], antialias=True)(tv_tensors.Image(torch.from_numpy(pixels)[None]))
-    x = v2.Normalize([0.5], [1.0])(v2.ToDtype(torch.float32, scale=True)(resized))
+    x = seed_transform(resized.as_subclass(torch.Tensor))
     got = torch.tensor(small["input"]["data"]).reshape(1, 1, 14, 14)
-    torch.testing.assert_close(got, x.as_subclass(torch.Tensor)[None])
+    torch.testing.assert_close(got, x[None], rtol=0, atol=0)
 
 
 def test_mnist_input_out_of_range_is_422(client: TestClient) -> None:

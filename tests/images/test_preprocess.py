@@ -5,15 +5,14 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from schemas.images import PreprocessOptions
+from schemas.images import MIN_STD, PreprocessOptions
 from service.images.preprocess import border_mean, preprocess, target_size
+from tests.image_files import seed_transform
 
 
 def finish(x: torch.Tensor, mean: float = 0.5, std: float = 1.0) -> torch.Tensor:
-    """ToDtype(scale) then Normalize, as torchvision does them, as [1, 1, H, W]."""
-    x = v2.ToDtype(torch.float32, scale=True)(tv_tensors.Image(x))
-    x = v2.Normalize(mean=[mean], std=[std])(x)
-    return x.as_subclass(torch.Tensor).unsqueeze(0)
+    """The seed's ToTensor then Normalize, as torchvision does them, as [1, 1, H, W]."""
+    return seed_transform(x.as_subclass(torch.Tensor), mean, std).unsqueeze(0)
 
 
 def image(*shape: int, seed: int = 0) -> torch.Tensor:
@@ -48,7 +47,7 @@ def test_gray_square_image_is_only_scaled_and_normalized() -> None:
     out, steps = preprocess(x, PreprocessOptions(mean=0.1307, std=0.3081))
     torch.testing.assert_close(out, finish(x, 0.1307, 0.3081), rtol=0, atol=0)
     assert out.shape == (1, 1, 28, 28) and out.dtype == torch.float32
-    assert [s["transform"] for s in steps] == [None, None, None, None, "ToDtype", "Normalize"]
+    assert [s["transform"] for s in steps] == [None, None, None, None, "ToTensor", "Normalize"]
     assert steps[0]["params"] == {"num_output_channels": 1, "input_channels": 1}
     assert steps[1]["params"] == {"mode": "auto", "applied": False, "border_mean": 0.0}
     assert steps[2]["params"] == {"from": [28, 28], "to": [28, 28], "antialias": True}
@@ -57,7 +56,7 @@ def test_gray_square_image_is_only_scaled_and_normalized() -> None:
         "fill": 0,
         "size": [28, 28],
     }
-    assert steps[4]["params"] == {"dtype": "float32", "scale": True}
+    assert steps[4]["params"] == {"dtype": "float32", "divide_by": 255}
     assert steps[5]["params"] == {"mean": 0.1307, "std": 0.3081}
 
 
@@ -126,3 +125,10 @@ def test_upscaling_small_image() -> None:
     out, _ = preprocess(x, PreprocessOptions(size=28))
     resized = v2.Resize([28, 28], antialias=True)(tv_tensors.Image(x))
     torch.testing.assert_close(out, finish(resized), rtol=0, atol=0)
+
+
+def test_the_smallest_std_still_divides_as_the_seed_does() -> None:
+    x = dark_frame(image(1, 28, 28, seed=4))
+    out, _ = preprocess(x, PreprocessOptions(std=MIN_STD))
+    torch.testing.assert_close(out, finish(x, 0.5, MIN_STD), rtol=0, atol=0)
+    assert bool(torch.isfinite(out).all())

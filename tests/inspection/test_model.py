@@ -232,7 +232,8 @@ def test_examples_run(client: TestClient) -> None:
     for name, example in MODEL_EXAMPLES.items():
         body = inspect(client, example["value"])
         if name != "mlp_grad_output":
-            batch = example["value"]["input"]["shape"][0]
+            spec = example["value"]["input"]
+            batch = spec["shape"][0] if "shape" in spec else spec["mnist"]["batch_size"]
             assert [r["output_shape"] for r in body["layers"]] == [
                 [batch, *s[1:]] for s in SEED_PIPELINE_SHAPES
             ]

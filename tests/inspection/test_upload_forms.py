@@ -16,7 +16,7 @@ from schemas.requests import LayerInspectRequest
 from service.errors import ProblemError
 from service.inspection.upload_forms import upload_request
 from tests.conftest import make_settings
-from tests.image_files import encode
+from tests.image_files import encode, seed_transform
 
 SPEC = {"layer": {"type": "flatten"}, "include": ["input"]}
 
@@ -31,18 +31,17 @@ def pixels() -> np.ndarray:
 def torchvision_input(
     size: list[int], padding: list[int], mean: float = 0.5, std: float = 1.0
 ) -> torch.Tensor:
-    """pixels() through torchvision directly: Resize, Pad, ToDtype(scale), Normalize."""
+    """pixels() through torchvision directly: Resize, Pad, then the seed's ToTensor, Normalize."""
     x = v2.Resize(size, antialias=True)(tv_tensors.Image(torch.from_numpy(pixels())[None]))
     x = v2.Pad(padding, fill=0)(x)
-    x = v2.Normalize([mean], [std])(v2.ToDtype(torch.float32, scale=True)(x))
-    return x.as_subclass(torch.Tensor)[None]
+    return seed_transform(x.as_subclass(torch.Tensor), mean, std)[None]
 
 
 def call(spec: Any, options: Any = None, **settings: Any) -> Any:
     text = spec if isinstance(spec, str) else json.dumps(spec)
     opts = options if options is None or isinstance(options, str) else json.dumps(options)
     image = io.BytesIO(encode(pixels(), "PNG"))
-    return upload_request(text, opts, image, LayerInspectRequest, make_settings(**settings))
+    return upload_request(text, opts, [image], LayerInspectRequest, make_settings(**settings))
 
 
 @pytest.mark.parametrize(
@@ -129,7 +128,7 @@ def test_options_set_size_normalize_and_requires_grad() -> None:
 def test_the_model_request_type_is_validated_too() -> None:
     image = io.BytesIO(encode(pixels(), "PNG"))
     spec = json.dumps({"layers": [{"type": "flatten"}]})
-    request, _ = upload_request(spec, None, image, ModelInspectRequest, make_settings())
+    request, _ = upload_request(spec, None, [image], ModelInspectRequest, make_settings())
     assert isinstance(request, ModelInspectRequest)
     assert request.input.shape == [1, 1, 28, 28]  # type: ignore[union-attr]
 

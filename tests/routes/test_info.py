@@ -33,6 +33,7 @@ def test_info_echoes_every_configured_limit() -> None:
         max_queued_jobs=5,
         request_timeout_s=2.5,
         max_upload_bytes=111,
+        max_batch_size=44,
         max_image_pixels=222,
         max_render_pixels=333,
     )
@@ -51,6 +52,7 @@ def test_info_echoes_every_configured_limit() -> None:
         "max_queued_jobs": 5,
         "request_timeout_s": 2.5,
         "max_upload_bytes": 111,
+        "max_batch_size": 44,
         "max_image_pixels": 222,
         "max_render_pixels": 333,
     }

@@ -7,9 +7,8 @@ import matplotlib
 import numpy as np
 import torch
 from fastapi.testclient import TestClient
-from torchvision.transforms import v2
 
-from tests.image_files import decode_png, digit, encode
+from tests.image_files import decode_png, digit, encode, seed_transform
 from tests.inspection.test_summary import torchinfo_lines
 
 LAYERS = [
@@ -41,10 +40,8 @@ def test_model_upload_equals_mnist_input(client: TestClient) -> None:
     assert up.status_code == 200, up.text
     body = up.json()
     x, model = direct()
-    # the upload's input is the digit as torchvision's ToDtype(scale) + Normalize(0.5, 1) make it
-    want = v2.Normalize([0.5], [1.0])(
-        v2.ToDtype(torch.float32, scale=True)(torch.from_numpy(pixels)[None])
-    )
+    # the upload's input is the digit as the seed's ToTensor + Normalize(0.5, 1) make it
+    want = seed_transform(pixels)
     torch.testing.assert_close(torch.tensor(body["input"]["data"]).reshape(1, 28, 28), want)
     torch.testing.assert_close(x.detach()[0], want)
     assert body["preprocessing"]["source"]["format"] == "PNG"

@@ -22,6 +22,8 @@ from tests.direct import torch_layer
 
 def input_shape(value: dict[str, Any]) -> list[int]:
     spec = value["input"]
+    if "mnist" in spec:
+        return [spec["mnist"]["batch_size"], 1, 28, 28]
     return list(spec["tensor"]["shape"]) if "tensor" in spec else list(spec["shape"])
 
 
@@ -68,6 +70,9 @@ def test_model_example_validates_and_runs_in_pytorch(name: str) -> None:
     request = ModelInspectRequest.model_validate(value)
     assert len(request.layers) == len(value["layers"])
     shapes = shapes_through(value["layers"], input_shape(value))
+    if name == "mnist_batch":
+        assert shapes[-1] == [8, 10]
+        assert "[8, 1, 28, 28] -> [8, 10]" in MODEL_EXAMPLES[name]["summary"]
     backward = value.get("backward", {})
     if "grad_output" in backward:
         assert backward["grad_output"]["shape"] == shapes[-1]

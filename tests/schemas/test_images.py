@@ -15,12 +15,13 @@ from torchvision.transforms import v2
 from schemas.images import (
     MAX_IMAGE_SIDE,
     MAX_RENDER_SCALE,
+    MIN_STD,
     ImageInputOptions,
     PreprocessOptions,
     RenderOptions,
 )
 from tests.helpers import tensor_from
-from tests.image_files import decode_png, digit, encode
+from tests.image_files import decode_png, digit, encode, seed_transform
 
 
 def kinds(cls: Any, raw: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
@@ -43,12 +44,12 @@ def upload(client: TestClient, pixels: np.ndarray) -> dict[str, Any]:
 
 
 def torchvision_input(pixels: np.ndarray, size: int = 28) -> torch.Tensor:
-    """Resize (when needed), ToDtype(scale) and Normalize(0.5, 1.0), with torchvision directly."""
+    """Resize (when needed), then the seed's ToTensor and Normalize(0.5, 1.0), with torchvision
+    directly."""
     x = tv_tensors.Image(torch.from_numpy(pixels)[None])
     if x.shape[-2:] != (size, size):
         x = v2.Resize([size, size], antialias=True)(x)
-    x = v2.Normalize([0.5], [1.0])(v2.ToDtype(torch.float32, scale=True)(x))
-    return x.as_subclass(torch.Tensor)[None]
+    return seed_transform(x.as_subclass(torch.Tensor))[None]
 
 
 def test_image_input_defaults_are_what_the_service_does(client: TestClient) -> None:
@@ -90,7 +91,9 @@ def test_render_defaults_are_what_the_service_does(client: TestClient) -> None:
 def test_preprocess_bounds() -> None:
     assert PreprocessOptions(size=MAX_IMAGE_SIDE).size == 512
     assert PreprocessOptions(size=[1, 512]).size == [1, 512]
-    assert kinds(PreprocessOptions, {"std": 0})[0] == (("std",), "greater_than")
+    assert kinds(PreprocessOptions, {"std": 0})[0] == (("std",), "greater_than_equal")
+    assert kinds(PreprocessOptions, {"std": 5e-324})[0] == (("std",), "greater_than_equal")
+    assert PreprocessOptions(std=MIN_STD).std == 1e-6
     assert kinds(PreprocessOptions, {"mean": 2e6})[0] == (("mean",), "less_than_equal")
     found = kinds(PreprocessOptions, {"size": 513})
     assert (("size", "constrained-int"), "less_than_equal") in found

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from schemas.inputs import (
+    MAX_BATCH,
     InputSpec,
     MnistInput,
     RandomInput,
@@ -74,6 +75,29 @@ def test_no_marking_key_is_missing_variant(raw: Any) -> None:
             ("~mnist", "mnist", "split"),
             "string_pattern_mismatch",
         ),
+        ({"mnist": {"indices": []}}, ("~mnist", "mnist", "indices"), "too_short"),
+        ({"mnist": {"indices": [0, -1]}}, ("~mnist", "mnist", "indices", 1), "greater_than_equal"),
+        (
+            {"mnist": {"indices": [0] * (MAX_BATCH + 1)}},
+            ("~mnist", "mnist", "indices"),
+            "too_long",
+        ),
+        ({"mnist": {"batch_size": 0}}, ("~mnist", "mnist", "batch_size"), "greater_than_equal"),
+        (
+            {"mnist": {"batch_size": MAX_BATCH + 1}},
+            ("~mnist", "mnist", "batch_size"),
+            "less_than_equal",
+        ),
+        (
+            {"mnist": {"batch_size": 8, "batch": -1}},
+            ("~mnist", "mnist", "batch"),
+            "greater_than_equal",
+        ),
+        (
+            {"mnist": {"batch_size": 8, "seed": -1}},
+            ("~mnist", "mnist", "seed"),
+            "greater_than_equal",
+        ),
         ({"shape": [2], "seed": -1}, ("~random", "seed"), "greater_than_equal"),
         ({"shape": [2], "seed": 2**63}, ("~random", "seed"), "less_than_equal"),
     ],
@@ -95,3 +119,63 @@ def test_key_discriminator_on_dicts_and_models() -> None:
     assert pick(HasB()) == "~second"
     assert pick({"c": 1}) is None
     assert pick(3) is None
+
+
+def test_mnist_batch_forms_validate() -> None:
+    ref = INPUT.validate_python({"mnist": {"indices": [3, 1, 4]}}).mnist
+    assert (ref.index, ref.indices, ref.batch_size, ref.count) == (None, [3, 1, 4], None, 3)
+    ref = INPUT.validate_python(
+        {"mnist": {"batch_size": 8, "shuffle": True, "seed": 0, "batch": 2, "drop_last": True}}
+    ).mnist
+    assert (ref.batch_size, ref.shuffle, ref.seed, ref.batch, ref.drop_last) == (
+        8,
+        True,
+        0,
+        2,
+        True,
+    )
+    assert ref.count == 8
+    assert INPUT.validate_python({"mnist": {"index": 4}}).mnist.count == 1
+
+
+@pytest.mark.parametrize(
+    ("mnist", "field", "words"),
+    [
+        (
+            {"split": "test", "index": [0, 1, 2, 3]},
+            "body.input.mnist.index",
+            '`index` takes one position; for several digits use `indices`, e.g. {"indices": '
+            "[0, 1, 2, 3]}",
+        ),
+        (
+            {"split": "test"},
+            "body.input.mnist",
+            "give exactly one of `index` (one digit), `indices` (a list, in order) or "
+            "`batch_size` (a DataLoader batch)",
+        ),
+        ({"index": 1, "indices": [2]}, "body.input.mnist", "; got index and indices"),
+        ({"indices": [2], "batch_size": 4}, "body.input.mnist", "; got indices and batch_size"),
+        (
+            {"index": 1, "shuffle": True},
+            "body.input.mnist",
+            "`shuffle` goes only with `batch_size` (a DataLoader batch); add `batch_size` or "
+            "leave it out",
+        ),
+        (
+            {"indices": [1], "seed": 3, "drop_last": False},
+            "body.input.mnist",
+            "`seed`, `drop_last` go only with `batch_size`",
+        ),
+    ],
+)
+def test_mnist_selector_mistakes_are_422_saying_what_to_send(
+    client: TestClient, mnist: dict[str, Any], field: str, words: str
+) -> None:
+    r = client.post(
+        "/v1/layers/inspect", json={"layer": {"type": "flatten"}, "input": {"mnist": mnist}}
+    )
+    assert r.status_code == 422
+    (error,) = r.json()["errors"]
+    assert error["field"] == field
+    assert words in error["message"]
+    assert r.json()["detail"].startswith(field + ": ")
