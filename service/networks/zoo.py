@@ -180,8 +180,7 @@ def check_kwargs(arch: Architecture, kwargs: dict[str, Any], field: str) -> dict
             raise unprocessable(
                 "unknown-keyword",
                 f"{field}.{key}",
-                f"{arch.name} ({arch.class_name}) takes no keyword {key!r} that a request may "
-                "set",
+                f"{arch.name} ({arch.class_name}) takes no keyword {key!r} that a request may set",
                 f"use one of: {allowed}",
                 context={"allowed": sorted(arch.keywords)},
             )

@@ -25,6 +25,7 @@ from service.planning.limits import check_elements, numel
 
 MAX_FLOPS = (1 << 63) - 1
 
+
 def _api_types() -> dict[str, str]:
     """torch.nn class name -> the API's name of it: `conv2d`, or an activation's `leaky_relu`."""
     types: dict[str, str] = {}
