@@ -15,9 +15,9 @@ Definitions used throughout (documented once, here):
   MB figures.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 
 from schemas.base import ResponseModel, Shape, StrictModel
 from schemas.images import Images, Labels, Preprocessing, RenderOptions
@@ -41,27 +41,117 @@ Layers = Annotated[
 ]
 
 
-class ModelInspectRequest(RunOptions):
-    """Build an `nn.Sequential` of the layers, run it forward (and backward), and look inside.
+ARCHITECTURE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+KEYWORD_PATTERN = r"^[a-z_][a-z0-9_]{0,63}$"
+MAX_KEYWORDS = 16
+MAX_SELECT = 256
+SELECT_PATTERN = r"^[A-Za-z0-9_.*?\[\]!-]{1,256}$"
+KEYWORD_MODULE = r"^[A-Za-z0-9_.]{1,256}$"
 
-    `weights`: `{"seed": N}` equals `torch.manual_seed(N)` followed by constructing the whole
-    `nn.Sequential` on CPU; `{"state": {...}}` is keyed as `state_dict()` names it (`0.weight`).
+
+class TorchvisionModel(StrictModel):
+    """A torchvision classification architecture with random weights:
+    `torchvision.models.get_model(name, weights=None, **kwargs)`; GET /v1/models lists the
+    names and each one's keywords."""
+
+    torchvision: Annotated[str, Field(pattern=ARCHITECTURE_PATTERN)] = Field(
+        description="The architecture, as `torchvision.models.list_models()` names it, e.g. "
+        "`resnet18`."
+    )
+    kwargs: dict[
+        Annotated[str, Field(pattern=KEYWORD_PATTERN)],
+        Annotated[bool, Field(strict=True)] | int | float | str,
+    ] = Field(
+        default_factory=dict,
+        max_length=MAX_KEYWORDS,
+        description="Constructor keywords of the architecture's class that take numbers, "
+        'booleans or strings, e.g. `{"num_classes": 10}`; checked by name and type.',
+    )
+
+
+def _one_source(value: object) -> None:
+    """Exactly one of `layers` and `model`."""
+    layers, model = getattr(value, "layers", None), getattr(value, "model", None)
+    if (layers is None) == (model is None):
+        raise ValueError(
+            "give exactly one of `layers` (a pipeline of layer specs) or `model` "
+            '(`{"torchvision": "resnet18"}`)'
+        )
+
+
+ONE_SOURCE: dict[str, Any] = {"oneOf": [{"required": ["layers"]}, {"required": ["model"]}]}
+"""In the OpenAPI schema: a request names `layers` or `model`, not both."""
+
+Depth = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=32,
+        description="How deep the table goes, as torchinfo's `depth`: rows of modules nested "
+        "deeper are left out (selected modules are always shown). Default 3.",
+    ),
+]
+Select = Annotated[
+    list[Annotated[str, Field(pattern=SELECT_PATTERN)]] | None,
+    Field(
+        max_length=MAX_SELECT,
+        description="Which modules' outputs, output gradients, parameters and buffers come "
+        "back, by qualified name (`layer1.0.conv1`, `fc`) or glob pattern (`layer1.*.conv*`, "
+        "`*` for all); default: the top-level children (a pipeline's layers). Only these are "
+        "hooked and held in memory.",
+    ),
+]
+
+
+class ModelInspectRequest(RunOptions):
+    """Build a model, run it forward (and backward), and look inside it module by module.
+
+    The model is `layers` (an `nn.Sequential` of layer specs, modules named `0`, `1`, ...) or
+    `model` (a torchvision architecture, modules named as PyTorch names them:
+    `layer1.0.conv1`). `weights`: `{"seed": N}` equals `torch.manual_seed(N)` followed by
+    constructing the whole model on CPU; `{"state": {...}}` (or a safetensors file on the upload
+    form) is keyed as `state_dict()` names it.
     """
 
-    layers: Layers
+    model_config = ConfigDict(json_schema_extra=ONE_SOURCE)
+
+    layers: Layers | None = None
+    model: TorchvisionModel | None = None
+    depth: Depth = 3
+    select: Select = None
+
+    @model_validator(mode="after")
+    def _check_source(self) -> "ModelInspectRequest":
+        _one_source(self)
+        return self
 
 
 class ModelSummaryRequest(StrictModel):
-    """The shape table of a pipeline, computed on PyTorch's meta device: no data, no memory."""
+    """The table of a model, computed on PyTorch's meta device: no data, no memory."""
 
-    layers: Layers
-    input_shape: Shape = Field(description="Shape of the input, batch dimension included.")
+    model_config = ConfigDict(json_schema_extra=ONE_SOURCE)
+
+    layers: Layers | None = None
+    model: TorchvisionModel | None = None
+    input_shape: Shape | None = Field(
+        default=None,
+        description="Shape of the input, batch dimension included; required with `layers`, "
+        "default for a `model`: its default input size (GET /v1/models).",
+    )
+    depth: Depth = 3
     input_dtype: Literal["int64"] | None = Field(
         default=None,
         description="`int64` for integer input (an embedding first); default: `dtype`.",
     )
     dtype: DTypeOption = "float32"
     mode: ModeOption = "eval"
+
+    @model_validator(mode="after")
+    def _check_source(self) -> "ModelSummaryRequest":
+        _one_source(self)
+        if self.layers is not None and self.input_shape is None:
+            raise ValueError("a pipeline of `layers` needs `input_shape`")
+        return self
 
 
 class ModelTotals(ResponseModel):
@@ -86,16 +176,31 @@ class ModelTotals(ResponseModel):
     )
 
 
-class LayerRow(ResponseModel):
-    """One layer of the table."""
+ShapeOut = list[int] | list[Any]
+"""A tensor's shape, or a list of shapes for a module that returns several tensors."""
 
-    index: int
-    name: str = Field(description="The layer's state_dict prefix, e.g. `0`.")
-    type: str = Field(description="Layer type, or the activation's name (e.g. conv2d, relu).")
-    repr: str = Field(description="PyTorch's own repr of the module.")
-    input_shape: list[int]
-    output_shape: list[int]
-    parameter_count: int
+
+class LayerRow(ResponseModel):
+    """One call of one module: a row of the table (a module called twice has two rows)."""
+
+    index: int = Field(description="The row's place in call order, from 0.")
+    name: str = Field(
+        description="The module's qualified name, its state_dict prefix: `0` in a pipeline, "
+        "`layer1.0.conv1` in a torchvision model."
+    )
+    depth: int = Field(description="1 for the model's children, 2 for theirs, ...")
+    type: str = Field(
+        description="The API's layer type (`conv2d`, an activation's `relu`), else the class "
+        "name lowercased (`bottleneck`)."
+    )
+    class_name: str = Field(description="The module's class, e.g. `Conv2d`.")
+    repr: str = Field(description="One line: the class and its own arguments.")
+    call: int = Field(description="Which call of this module the row is, from 0.")
+    input_shape: ShapeOut
+    output_shape: ShapeOut
+    parameter_count: int = Field(
+        description="Parameters of the module and its children, each shared one once."
+    )
     trainable_parameter_count: int
     parameter_bytes: int
     output_bytes: int = Field(description="Bytes of the output (the computation's dtype).")
@@ -105,15 +210,19 @@ class LayerRow(ResponseModel):
 class LayerTrace(LayerRow):
     """One layer of an inspected run: its row, plus its output and parameters as tensors."""
 
-    output: OutputTensorOut = Field(
-        description="The layer's output (activation); `grad` is the gradient of the final "
-        "target with respect to it."
+    selected: bool = Field(description="Whether `select` chose this module.")
+    output: OutputTensorOut | None = Field(
+        description="The module's output (activation), for a selected module; `grad` is the "
+        "gradient of the final target with respect to it."
     )
     parameters: dict[str, GradTensorOut] = Field(
-        description="Parameters by state_dict name (e.g. `0.weight`), with their gradients."
+        description="Parameters by state_dict name (e.g. `0.weight`), with their gradients: a "
+        "selected module's own and its children's (each reported once, under the first "
+        "selected row that holds it)."
     )
     buffers: dict[str, TensorOut] = Field(
-        description="Buffers by state_dict name (e.g. `1.running_mean`), after the forward pass."
+        description="Buffers by state_dict name (e.g. `1.running_mean`), after the forward pass, "
+        "likewise."
     )
     images: Images | None = Field(
         default=None,
@@ -160,6 +269,7 @@ class ModelInspectResponse(ModelSummaryResponse, RunFacts):
 class ModelRenderRequest(ModelInspectRequest, RenderOptions):
     """A model inspect request plus what to draw, of which layer: answered with a PNG."""
 
-    layer: int = Field(
-        ge=0, description="Index of the layer whose view to draw (its input, weights, ...)."
+    layer: Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=KEYWORD_MODULE)] = Field(
+        description="The module whose view to draw (its input, weights, ...): its qualified "
+        "name (`layer1.0.conv1`), or a pipeline layer's index."
     )

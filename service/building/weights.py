@@ -82,16 +82,31 @@ def load_state(
     return module
 
 
+def load_tensors(make: Callable[[], nn.Module], tensors: dict[str, torch.Tensor]) -> nn.Module:
+    """Build a module holding `tensors` as its state (checked against its state_dict already):
+    on meta and assigned, so nothing is initialised for nothing; where the module also has
+    buffers outside its state_dict (computed at construction), it is built for real instead
+    and the state loaded over it."""
+    with torch.device("meta"):
+        module = make()
+    module.load_state_dict(tensors, strict=True, assign=True)
+    if any(t.is_meta for t in (*module.parameters(), *module.buffers())):
+        module = make()
+        module.load_state_dict(tensors, strict=True, assign=True)
+    return module
+
+
 def materialize(
     make: Callable[[], nn.Module],
     meta_module: nn.Module,
-    weights: SeedWeights | StateWeights | None,
+    weights: SeedWeights | StateWeights | dict[str, torch.Tensor] | None,
     field: str,
     max_elements: int,
     cache_key: str | None = None,
     dtypes: DTypes | None = None,
 ) -> tuple[nn.Module, int | None]:
-    """Build the real module (on CPU) from `weights`; return it and the seed used, if any.
+    """Build the real module (on CPU) from `weights` (a seed, explicit JSON state, or tensors
+    from an uploaded safetensors file); return it and the seed used, if any.
 
     Seeded modules are built in float32 (the caller converts them to the computation's dtype,
     so a seed gives the same values, rounded, in every dtype); explicit state comes in the
@@ -103,6 +118,8 @@ def materialize(
     if isinstance(weights, StateWeights):
         module = load_state(make, meta_module, weights, field, max_elements, dtypes)
         return module, None
+    if isinstance(weights, dict):
+        return load_tensors(make, weights), None
     seed = 0 if weights is None else weights.seed
     if cache_key is not None:
         return seeded_module(cache_key, seed, make), seed

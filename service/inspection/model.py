@@ -1,8 +1,13 @@
-"""POST /v1/models/inspect (and its upload and render forms): plan a pipeline on meta, build
-it, run it, report every layer."""
+"""POST /v1/models/inspect (and its upload and render forms): plan a model on meta, build it,
+run it with hooks on the selected modules only, report it module by module.
+
+The model is a pipeline of layer specs or a torchvision architecture (service.inspection.
+model_source); from there on both are a module tree: walked on meta for the table (service.
+planning.tree_plan), checked against the element and response limits for the modules `select`
+names, then built for real and run once.
+"""
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import orjson
@@ -10,161 +15,264 @@ import torch
 from torch import nn
 
 from schemas.models import ModelInspectRequest, ModelRenderRequest
-from service.building.layer_builder import build_model
 from service.building.weights import materialize
 from service.errors import unprocessable
 from service.images.rendering import default_colormap, default_images, render_png, view_tensor
 from service.inspection.labels import label_report
 from service.inspection.layer import weight_of
-from service.inspection.preparation import Prepared, prepare
-from service.planning.inputs import InputPlan, echo_bytes
-from service.planning.model_plan import ModelPlan, pipeline_naming
+from service.inspection.model_source import Source, architecture_source, pipeline_source
+from service.inspection.preparation import RunSetup, setup_run
+from service.networks.module_tree import ModuleCall, flat_shape
+from service.planning.fit import Received
+from service.planning.inputs import InputPlan, echo_bytes, plan_grad_output
+from service.planning.limits import check_totals
 from service.planning.response_size import (
     ResponseEstimate,
     add_images,
     add_run,
     check_response_size,
 )
-from service.running.capture import Capture, capture
+from service.planning.tree_plan import TreePlan, plan_tree
+from service.running.capture import Capture, Captured, capture
 from service.running.execution import Execution, run
 from service.runtime import Runtime
+from service.settings import Settings
 from service.tensors.report import TensorReporter
 
 
 @dataclass
 class ModelRun:
-    """One pipeline, run: the model, its tensors, every layer's output and gradient."""
+    """One model, run: the model, its tensors, the selected modules' outputs and gradients."""
 
     model: nn.Module
     done: Execution
     found: Capture
-    prepared: Prepared
+    setup: RunSetup
+    source: Source
+    tree: TreePlan
+    selected: list[ModuleCall]
     weight_seed: int | None
 
     @property
     def plan(self) -> InputPlan:
         """How the input was made."""
-        return self.prepared.plan
+        return self.setup.plan
 
-    @property
-    def model_plan(self) -> ModelPlan:
-        """The layers as planned on meta."""
-        return self.prepared.model_plan
+
+def model_source(request: ModelInspectRequest, setup: RunSetup, settings: Settings) -> Source:
+    """The request's model, a pipeline or an architecture, as a Source."""
+    received = Received(setup.plan.shape, setup.plan.dtype, setup.config.training)
+    if request.layers is not None:
+        return pipeline_source(request.layers, received, setup.dtypes.compute, settings)
+    assert request.model is not None
+    return architecture_source(request.model, received, setup.dtypes.compute)
 
 
 def run_model(
-    request: ModelInspectRequest, runtime: Runtime, plan: InputPlan | None = None
+    request: ModelInspectRequest,
+    runtime: Runtime,
+    plan: InputPlan | None = None,
+    state: dict[str, torch.Tensor] | None = None,
+    keep_inputs: bool = False,
 ) -> ModelRun:
-    """Plan, build and run the pipeline as the request asks.
+    """Plan, build and run the model as the request asks.
 
-    Everything about sizes is checked on meta first (each layer's fit, each tensor's elements,
-    all of them together); then the real `nn.Sequential` runs once, with hooks that only read
-    each layer's output and its gradient, and are removed afterwards, also on error. `plan`
-    replaces `request.input` when the input was made elsewhere (an uploaded image).
+    Everything about sizes is checked on meta first (each module's output, the parameters and
+    the selected tensors, the response); then the real model runs once, with hooks on the
+    selected modules only (with `keep_inputs`, their inputs are kept too, for pictures),
+    removed afterwards, also on error. `plan` replaces `request.input` when the input was made
+    elsewhere (an uploaded image); `state` replaces `request.weights` (an uploaded safetensors
+    file, checked against the meta model by the caller).
     """
     settings = runtime.settings
-    ready = prepare(request, request.layers, runtime, plan, pipeline_naming)
-    check_response_size(_estimate(request, ready), settings.max_response_bytes)
+    first = request.layers[0] if request.layers else None
+    setup = setup_run(request, runtime, plan, first)
+    source = model_source(request, setup, settings)
+    received = Received(setup.plan.shape, setup.plan.dtype, setup.config.training)
+    tree = plan_tree(
+        source.meta,
+        received,
+        settings.max_tensor_elements,
+        field=source.request_field,
+        smallest=source.smallest,
+    )
+    tree.warnings.extend(source.warnings)
+    selected = tree.select(request.select, "body.select")
+    check_totals(_named_shapes(tree, selected), backward=setup.backward, settings=settings)
+    check_response_size(
+        _estimate(request, setup, source, tree, selected), settings.max_response_bytes
+    )
+    grad_output = plan_grad_output(request.backward, tree.output_shape, settings, setup.dtypes)
+    weights = state if state is not None else request.weights
     model, weight_seed = materialize(
-        partial(build_model, request.layers),
-        ready.model_plan.meta_model(),
-        request.weights,
+        source.make,
+        source.meta,
+        weights,
         "body.weights.state",
         settings.max_tensor_elements,
-        dtypes=ready.dtypes,
+        cache_key=source.cache_key,
+        dtypes=setup.dtypes,
     )
-    with capture(model) as found:
+    names = {call.name for call in selected}
+    with capture(model, names, names if keep_inputs else ()) as found:
         done = run(
             model,
-            ready.plan.make(),
-            ready.config,
-            requires_grad=ready.plan.requires_grad,
+            setup.plan.make(),
+            setup.config,
+            requires_grad=setup.plan.requires_grad,
             backward=request.backward,
-            grad_output=ready.grad_output,
+            grad_output=grad_output,
         )
-    return ModelRun(model, done, found, ready, weight_seed)
+    return ModelRun(model, done, found, setup, source, tree, selected, weight_seed)
 
 
-def _estimate(request: ModelInspectRequest, ready: Prepared) -> ResponseEstimate:
-    """Bound the response's bytes from the plan: the table as it will be written, every
-    tensor object, the values `include` names, and each layer's pictures."""
-    model_plan, plan = ready.model_plan, ready.plan
+def _named_shapes(tree: TreePlan, selected: list[ModuleCall]) -> dict[str, list[int]]:
+    """What a run holds at once, for the element limits: the input, every parameter and
+    buffer, and the selected modules' outputs (copies of them are kept)."""
+    shapes: dict[str, list[int]] = {"body.input": tree.input_shape}
+    for name, t in tree.model.state_dict().items():
+        shapes[f"parameters.{name}"] = list(t.shape)
+    for call in selected:
+        shape = flat_shape(call.output_shape)
+        if shape:
+            shapes[f"{call.name or 'model'} (output, call {call.call})"] = shape
+    return shapes
+
+
+def _owned_state(selected: list[ModuleCall]) -> tuple[list[list[int]], list[list[int]]]:
+    """Shapes of the parameters and buffers the selected rows report (each once)."""
+    seen: set[str] = set()
+    parameters: list[list[int]] = []
+    buffers: list[list[int]] = []
+    for call in selected:
+        for name, p in call.module.named_parameters(prefix=call.name):
+            if name not in seen:
+                seen.add(name)
+                parameters.append(list(p.shape))
+        for name, b in call.module.named_buffers(prefix=call.name):
+            if name not in seen:
+                seen.add(name)
+                buffers.append(list(b.shape))
+    return parameters, buffers
+
+
+def _estimate(
+    request: ModelInspectRequest,
+    setup: RunSetup,
+    source: Source,
+    tree: TreePlan,
+    selected: list[ModuleCall],
+) -> ResponseEstimate:
+    """Bound the response's bytes from the plan: the table as it will be written, the selected
+    modules' tensors, the values `include` names, and their pictures."""
+    plan = setup.plan
     estimate = ResponseEstimate(request.encoding)
-    estimate.text(len(orjson.dumps(model_plan.table())) + 128 * len(ready.dtypes.casts))
+    estimate.text(len(orjson.dumps(tree.table())) + 128 * len(setup.dtypes.casts))
     estimate.text(echo_bytes(plan))
-    layers = model_plan.layers
-    parameters = [list(p.shape) for layer in layers for p in layer.meta.parameters()]
-    buffers = [list(b.shape) for layer in layers for b in layer.meta.buffers()]
+    parameters, buffers = _owned_state(selected)
+    outputs = [flat_shape(call.output_shape) for call in selected]
     add_run(
         estimate,
         include=request.include,
-        backward=ready.backward,
-        input_shape=model_plan.input_shape,
+        backward=setup.backward,
+        input_shape=plan.shape,
         input_grad=plan.requires_grad,
-        outputs=[layer.output_shape for layer in layers],
+        outputs=outputs,
         parameters=parameters,
         buffers=buffers,
-        item_size=ready.dtypes.compute.itemsize,
+        item_size=setup.dtypes.compute.itemsize,
         input_item_size=plan.dtype.itemsize,
     )
     if "images" in request.include:
         add_images(
             estimate,
-            input=model_plan.input_shape,
-            output=model_plan.output_shape,
+            input=plan.shape,
+            output=tree.output_shape,
             weight=None,
-            backward=ready.backward,
+            backward=setup.backward,
             input_grad=plan.requires_grad,
-            spatial_dims=request.layers[0].SPATIAL_DIMS,
+            spatial_dims=source.spatial_dims(""),
         )
-        for layer in layers:
-            weight = getattr(layer.meta, "weight", None)
+        for call in selected:
+            weight = getattr(call.module, "weight", None)
             add_images(
                 estimate,
-                input=layer.input_shape,
-                output=layer.output_shape,
+                input=call.input_shape
+                if call.input_shape and isinstance(call.input_shape[0], int)
+                else [],
+                output=call.output_shape
+                if call.output_shape and isinstance(call.output_shape[0], int)
+                else [],
                 weight=list(weight.shape) if isinstance(weight, torch.Tensor) else None,
-                backward=ready.backward,
-                input_grad=plan.requires_grad or layer.index > 0,
-                spatial_dims=layer.spec.SPATIAL_DIMS,
+                backward=setup.backward,
+                input_grad=True,
+                spatial_dims=source.spatial_dims(call.name),
             )
     return estimate
 
 
 def inspect_model(
-    request: ModelInspectRequest, runtime: Runtime, plan: InputPlan | None = None
+    request: ModelInspectRequest,
+    runtime: Runtime,
+    plan: InputPlan | None = None,
+    state: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, Any]:
-    """Run the pipeline as the request asks and return the response body (not yet encoded)."""
-    done_run = run_model(request, runtime, plan)
+    """Run the model as the request asks and return the response body (not yet encoded)."""
+    images = "images" in request.include
+    done_run = run_model(request, runtime, plan, state, keep_inputs=images)
     model, done, found = done_run.model, done_run.done, done_run.found
     backward = request.backward is not None
     report = TensorReporter(request.include, request.encoding, backward)
-    table = done_run.model_plan.table()
-    layer_input, input_grad = done.input, done.input.grad
-    for row, spec, layer, output, grad in zip(
-        table["layers"], request.layers, model.children(), found.outputs, found.grads, strict=True
-    ):
-        assert output is not None, "every layer of an nn.Sequential runs once"
-        row["output"] = report.output(output, grad)
-        row["parameters"] = report.parameters(layer, prefix=f"{row['index']}.")
-        row["buffers"] = report.buffers(layer, prefix=f"{row['index']}.")
-        if "images" in request.include:
+    table = done_run.tree.table(request.depth)
+    chosen = {(call.name, call.call) for call in done_run.selected}
+    rows = {(row["name"], row["call"]): row for row in table["layers"]}
+    all_rows = done_run.tree.table(None)["layers"]
+    for row in all_rows:
+        key = (row["name"], row["call"])
+        if key in chosen and key not in rows:
+            rows[key] = row  # a selected module deeper than `depth` is shown all the same
+    seen: set[str] = set()
+    for key, row in rows.items():
+        record = found.calls.get(key)
+        row["selected"] = key in chosen
+        row["output"] = None
+        row["parameters"] = {}
+        row["buffers"] = {}
+        if key not in chosen:
+            continue
+        module = model.get_submodule(row["name"])
+        if record is not None:
+            row["output"] = _output(report, record)
+        row["parameters"] = {
+            name: report.leaf(p, "parameters")
+            for name, p in module.named_parameters(prefix=row["name"])
+            if name not in seen
+        }
+        row["buffers"] = {
+            name: obj
+            for name, obj in report.buffers(
+                module, prefix=f"{row['name']}." if row["name"] else ""
+            ).items()
+            if name not in seen
+        }
+        seen.update(row["parameters"], row["buffers"])
+        if images and record is not None:
             row["images"] = default_images(
-                input=layer_input,
-                output=output,
-                weight=weight_of(layer),
+                input=record.input if record.input is not None else record.output,
+                output=record.output,
+                weight=weight_of(module),
                 backward=backward,
-                input_grad=input_grad,
+                input_grad=record.input_grad,
                 max_pixels=runtime.settings.max_render_pixels,
-                spatial_dims=spec.SPATIAL_DIMS,
+                spatial_dims=done_run.source.spatial_dims(row["name"]),
             )
-        layer_input, input_grad = output, grad
-    ready = done_run.prepared
+    table["layers"] = sorted(rows.values(), key=lambda row: row["index"])
+    setup = done_run.setup
     body: dict[str, Any] = table | {
-        "device": str(ready.config.device),
+        "device": str(setup.config.device),
         "mode": request.mode,
         "dtype": request.dtype,
-        "casts": ready.dtypes.casts,
+        "casts": setup.dtypes.casts,
         "seeds": {
             "input": done_run.plan.seed,
             "weights": done_run.weight_seed,
@@ -178,7 +286,7 @@ def inspect_model(
     labels = label_report(done_run.plan.labels, done.output)
     if labels is not None:
         body["labels"] = labels
-    if "images" in request.include:
+    if images:
         body["images"] = default_images(
             input=done.input,
             output=done.output,
@@ -186,37 +294,47 @@ def inspect_model(
             backward=backward,
             input_grad=done.input.grad,
             max_pixels=runtime.settings.max_render_pixels,
-            spatial_dims=request.layers[0].SPATIAL_DIMS,
+            spatial_dims=done_run.source.spatial_dims(""),
         )
     return body
 
 
-def render_model(request: ModelRenderRequest, runtime: Runtime) -> bytes:
-    """Run the pipeline and draw the tensor `view` names, of layer `layer`, as a PNG grid.
+def _output(report: TensorReporter, record: Captured) -> dict[str, Any]:
+    """A selected module's output as a response object, with the autograd facts of the value
+    it returned (before any later in-place change)."""
+    obj = report.leaf(record.output, "output", record.grad)
+    obj["grad_fn"] = record.grad_fn
+    obj["requires_grad"] = record.requires_grad
+    return obj
 
-    A layer's input is the previous layer's output (the model input for layer 0); its
+
+def render_model(request: ModelRenderRequest, runtime: Runtime) -> bytes:
+    """Run the model and draw the tensor `view` names, of the module `layer` names (a qualified
+    name, or a pipeline's layer index), as a PNG grid.
+
+    A module's input is what it received (a pipeline layer's: the previous layer's output); its
     `input_grad` is the gradient of the target with respect to that input.
     """
-    count = len(request.layers)
-    if request.layer >= count:
+    name = _module_name(request)
+    done_run = run_model(
+        request.model_copy(update={"include": [], "select": [name]}), runtime, keep_inputs=True
+    )
+    record = done_run.found.calls.get((name, 0))
+    if record is None:
         raise unprocessable(
-            "no-such-layer",
+            "module-not-run",
             "body.layer",
-            f"layer {request.layer} does not exist: the pipeline has layers 0..{count - 1}",
-            f"use a layer index from 0 to {count - 1}",
+            f"module {name!r} did not run in this forward pass, so it has nothing to draw",
+            "pick a module that runs (the table's rows are the modules that ran)",
         )
-    done_run = run_model(request.model_copy(update={"include": []}), runtime)
-    done, found, i = done_run.done, done_run.found, request.layer
-    layer_input = done.input if i == 0 else found.outputs[i - 1]
-    layer_output = found.outputs[i]
-    assert layer_input is not None and layer_output is not None
+    module = done_run.model.get_submodule(name)
     tensor = view_tensor(
         request.view,
-        input=layer_input,
-        output=layer_output,
-        weight=weight_of(list(done_run.model.children())[i]),
+        input=record.input if record.input is not None else record.output,
+        output=record.output,
+        weight=weight_of(module),
         backward=request.backward is not None,
-        input_grad=done.input.grad if i == 0 else found.grads[i - 1],
+        input_grad=record.input_grad,
     )
     return render_png(
         tensor,
@@ -225,5 +343,27 @@ def render_model(request: ModelRenderRequest, runtime: Runtime) -> bytes:
         scale=request.scale,
         columns=request.columns,
         max_pixels=runtime.settings.max_render_pixels,
-        spatial_dims=request.layers[i].SPATIAL_DIMS,
+        spatial_dims=done_run.source.spatial_dims(name),
     )
+
+
+def _module_name(request: ModelRenderRequest) -> str:
+    """The qualified name `layer` stands for: a pipeline index is its layer's name, `"3"`."""
+    if isinstance(request.layer, int):
+        if request.layers is None:
+            raise unprocessable(
+                "no-such-layer",
+                "body.layer",
+                "a layer index names a pipeline's layer; this model is a torchvision architecture",
+                "name the module by its qualified name, e.g. `layer1.0.conv1`",
+            )
+        count = len(request.layers)
+        if request.layer >= count:
+            raise unprocessable(
+                "no-such-layer",
+                "body.layer",
+                f"layer {request.layer} does not exist: the pipeline has layers 0..{count - 1}",
+                f"use a layer index from 0 to {count - 1}",
+            )
+        return str(request.layer)
+    return request.layer

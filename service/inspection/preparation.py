@@ -1,5 +1,6 @@
-"""What one layer and a pipeline share before they run: the device, dtypes and mode, the input,
-the walk on meta (shapes, dtypes, FLOPs, misfits), the element limits and the grad_output."""
+"""What every run shares before it runs: the device, dtypes and mode, and the input
+(`setup_run`); and for one layer, the walk on meta (shapes, dtypes, FLOPs, misfits), the
+element limits and the grad_output (`prepare`)."""
 
 from dataclasses import dataclass
 
@@ -16,6 +17,33 @@ from service.planning.limits import check_totals
 from service.planning.model_plan import ModelPlan, Naming, plan_model
 from service.running.execution import RunConfig
 from service.runtime import Runtime
+
+
+@dataclass
+class RunSetup:
+    """Where and how a run goes, and its input (not made yet)."""
+
+    config: RunConfig
+    dtypes: DTypes
+    plan: InputPlan
+    backward: bool
+
+
+def setup_run(
+    request: RunOptions, runtime: Runtime, plan: InputPlan | None, first: LayerSpec | None
+) -> RunSetup:
+    """Resolve the device, dtypes and mode, and plan the input (its size and dtype checked,
+    an embedding's indices too when `first` is one). `plan` replaces `request.input` when the
+    input was made elsewhere (an uploaded image)."""
+    settings = runtime.settings
+    device = resolve_device(request.device, runtime.device)
+    dtypes = DTypes.of(request.dtype, request.cast)
+    training = request.mode == "train"
+    plan = plan if plan is not None else plan_input(request.input, settings, dtypes)
+    if first is not None:
+        check_indices(plan, first, request)
+    config = RunConfig(device, dtypes.compute, training, request.forward_seed)
+    return RunSetup(config, dtypes, plan, request.backward is not None)
 
 
 @dataclass
@@ -41,24 +69,20 @@ def prepare(
     before anything real is allocated. `plan` replaces `request.input` when the input was made
     elsewhere (an uploaded image)."""
     settings = runtime.settings
-    device = resolve_device(request.device, runtime.device)
-    dtypes = DTypes.of(request.dtype, request.cast)
-    training = request.mode == "train"
-    plan = plan if plan is not None else plan_input(request.input, settings, dtypes)
-    check_indices(plan, specs[0], request)
+    setup = setup_run(request, runtime, plan, specs[0])
     model_plan = plan_model(
         specs,
-        Received(plan.shape, plan.dtype, training),
+        Received(setup.plan.shape, setup.plan.dtype, setup.config.training),
         settings.max_tensor_elements,
         settings.max_layers,
-        dtype=dtypes.compute,
+        dtype=setup.dtypes.compute,
         naming=naming,
     )
-    backward = request.backward is not None
-    check_totals(model_plan.named_shapes(), backward=backward, settings=settings)
-    grad_output = plan_grad_output(request.backward, model_plan.output_shape, settings, dtypes)
-    config = RunConfig(device, dtypes.compute, training, request.forward_seed)
-    return Prepared(config, dtypes, plan, model_plan, grad_output, backward)
+    check_totals(model_plan.named_shapes(), backward=setup.backward, settings=settings)
+    grad_output = plan_grad_output(
+        request.backward, model_plan.output_shape, settings, setup.dtypes
+    )
+    return Prepared(setup.config, setup.dtypes, setup.plan, model_plan, grad_output, setup.backward)
 
 
 def check_indices(plan: InputPlan, first: LayerSpec, request: RunOptions) -> None:

@@ -3,19 +3,41 @@
 from typing import Any
 
 from schemas.models import ModelSummaryRequest
+from service.inspection.model_source import architecture_source, pipeline_source
+from service.networks import zoo
 from service.planning.fit import Received
-from service.planning.model_plan import MAX_META_ELEMENTS, plan_model
+from service.planning.model_plan import MAX_META_ELEMENTS
+from service.planning.tree_plan import plan_tree
+from service.settings import Settings
 from service.tensors.codec import TORCH_DTYPES
 
 
-def summarize_model(request: ModelSummaryRequest, max_layers: int) -> dict[str, Any]:
-    """The body of /v1/models/summary: the table of the pipeline, computed on meta in the
-    request's dtype and mode."""
+def summarize_model(request: ModelSummaryRequest, settings: Settings) -> dict[str, Any]:
+    """The body of /v1/models/summary: the table of the model down to `depth`, computed on meta
+    in the request's dtype and mode (nothing is allocated, so no element limit but a sanity
+    bound applies)."""
     dtype = TORCH_DTYPES[request.dtype]
     input_dtype = TORCH_DTYPES[request.input_dtype] if request.input_dtype else dtype
-    received = Received(list(request.input_shape), input_dtype, request.mode == "train")
-    plan = plan_model(request.layers, received, MAX_META_ELEMENTS, max_layers, dtype=dtype)
-    return plan.table()
+    shape = request.input_shape
+    if shape is None:
+        assert request.model is not None  # a pipeline always names its input_shape
+        shape = zoo.check_name(request.model.torchvision, "body.model.torchvision").input_size
+    received = Received(list(shape), input_dtype, request.mode == "train")
+    roomy = settings.model_copy(update={"max_tensor_elements": MAX_META_ELEMENTS})
+    if request.layers is not None:
+        source = pipeline_source(request.layers, received, dtype, roomy)
+    else:
+        assert request.model is not None
+        source = architecture_source(request.model, received, dtype)
+    tree = plan_tree(
+        source.meta,
+        received,
+        MAX_META_ELEMENTS,
+        field=source.request_field,
+        smallest=source.smallest,
+    )
+    tree.warnings.extend(source.warnings)
+    return tree.table(request.depth)
 
 
 def _shape(shape: list[int]) -> str:

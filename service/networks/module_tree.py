@@ -68,6 +68,11 @@ class ModuleCall:
         return total, trainable, size
 
 
+def flat_shape(shape: Shape) -> list[int]:
+    """A row's shape when it is one tensor's, else [] (a module that returns several)."""
+    return shape if shape and isinstance(shape[0], int) else []
+
+
 def shape_of(value: Any) -> Shape:
     """The shape of a tensor, or the shapes of the tensors in a tuple, list or dict."""
     if isinstance(value, torch.Tensor):

@@ -38,13 +38,23 @@ def check_totals(named_shapes: dict[str, list[int]], *, backward: bool, settings
         check_elements(name, shape, settings.max_tensor_elements)
     total = sum(numel(shape) for shape in named_shapes.values()) * (2 if backward else 1)
     if total > settings.max_total_elements:
+        parameters = sum(
+            numel(shape) for name, shape in named_shapes.items() if name.startswith("parameters")
+        )
+        largest = " (most of them parameters)" if 2 * parameters > total else ""
         raise ProblemError(
             413,
             "too-many-elements",
             f"this request would hold {total:,} elements in all (input, outputs, parameters"
-            f"{', and their gradients' if backward else ''}), over the limit of "
-            f"{settings.max_total_elements:,}; use smaller shapes",
+            f"{', and their gradients' if backward else ''}){largest}, over the limit of "
+            f"{settings.max_total_elements:,} (LAYERSCOPE_MAX_TOTAL_ELEMENTS); use smaller "
+            "shapes or a smaller model, or raise that setting",
             title="Request too large",
-            context={"elements": total, "limit": settings.max_total_elements},
+            context={
+                "elements": total,
+                "parameters": parameters,
+                "limit": settings.max_total_elements,
+                "setting": "LAYERSCOPE_MAX_TOTAL_ELEMENTS",
+            },
             limit="elements",
         )

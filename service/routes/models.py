@@ -84,7 +84,7 @@ def summary(
     estimate. Nothing is allocated and no data is computed, so large shapes answer in
     milliseconds. The table equals the one /v1/models/inspect returns for the same model.
     """
-    table = summarize_model(request, runtime.settings.max_layers)
+    table = summarize_model(request, runtime.settings)
     if wants_text(format, accept):
         return PlainTextResponse(render_text(table))
     return OrjsonResponse(table)

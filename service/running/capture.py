@@ -1,12 +1,15 @@
-"""Capture what each layer of an `nn.Sequential` produces, without changing any result.
+"""Capture what selected modules produce in a forward pass, without changing any result.
 
-Forward hooks keep each layer's output; a tensor hook on each output that requires grad keeps
-the gradient of the final target with respect to it during backward. Hooks only read (they return
-None), and every handle is removed when the block ends, also when it ends in an error, as
-torchinfo does.
+Forward hooks on the selected modules only (by qualified name) keep, per call, a copy of the
+module's output (a later in-place op, such as torchvision's `ReLU(inplace=True)`, cannot change
+it), its `grad_fn` as it was, and with a backward pass the gradient of the final target with
+respect to it (a tensor hook, which PyTorch fires with the gradient of the value the module
+returned, also when it was changed in place afterwards). With `inputs`, a pre-hook keeps the
+module's input and its gradient too. Hooks only read (they return None), and every handle is
+removed when the block ends, also when it ends in an error, as torchinfo does.
 """
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,35 +20,94 @@ from torch.utils.hooks import RemovableHandle
 
 
 @dataclass
-class Capture:
-    """Per-layer outputs and the gradients with respect to them (None where there is none)."""
+class Captured:
+    """One call of one module: its output (a copy), autograd facts, and gradients."""
 
-    outputs: list[torch.Tensor | None]
-    grads: list[torch.Tensor | None]
+    output: torch.Tensor
+    grad_fn: str | None
+    requires_grad: bool
+    grad: torch.Tensor | None = None
+    input: torch.Tensor | None = None
+    input_grad: torch.Tensor | None = None
+
+
+@dataclass
+class Capture:
+    """Every call of every selected module: `calls[(name, call)]`."""
+
+    calls: dict[tuple[str, int], Captured] = field(default_factory=dict)
     handles: list[RemovableHandle] = field(default_factory=list)
 
 
+def first_tensor(value: Any) -> torch.Tensor | None:
+    """The first tensor in a module's output or arguments (itself, or a tuple's first)."""
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        for item in value:
+            found = first_tensor(item)
+            if found is not None:
+                return found
+    return None
+
+
+def _grad_fn(tensor: torch.Tensor) -> str | None:
+    return None if tensor.grad_fn is None else type(tensor.grad_fn).__name__
+
+
 @contextmanager
-def capture(model: nn.Module) -> Iterator[Capture]:
-    """Within the block, record each child layer's output and (during backward) its gradient."""
-    layers = list(model.children())
-    found = Capture([None] * len(layers), [None] * len(layers))
+def capture(
+    model: nn.Module, names: Collection[str], inputs: Collection[str] = ()
+) -> Iterator[Capture]:
+    """Within the block, record each call of the modules `names` names (qualified names, `""`
+    for the model itself); for those in `inputs`, their input and its gradient too."""
+    found = Capture()
+    counts: dict[str, int] = {}
+    pending: dict[str, list[tuple[torch.Tensor | None, Captured | None]]] = {}
 
-    def on_forward(index: int) -> Any:
-        def hook(module: nn.Module, args: Any, output: torch.Tensor) -> None:
-            found.outputs[index] = output
-            if output.requires_grad:
+    def keep_grad(record: Captured, attr: str) -> Any:
+        def hook(grad: torch.Tensor) -> None:
+            setattr(record, attr, grad.detach())
 
-                def keep(grad: torch.Tensor) -> None:
-                    found.grads[index] = grad.detach()
+        return hook
 
-                found.handles.append(output.register_hook(keep))  # type: ignore[no-untyped-call]
+    def on_pre(name: str) -> Any:
+        def pre_hook(module: nn.Module, args: Any) -> None:
+            x = first_tensor(args)
+            pending.setdefault(name, []).append((x, None))
+
+        return pre_hook
+
+    def on_post(name: str) -> Any:
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            y = first_tensor(output)
+            if y is None:
+                return
+            call = counts.get(name, 0)
+            counts[name] = call + 1
+            record = Captured(y.detach().clone(), _grad_fn(y), y.requires_grad)
+            if y.requires_grad:
+                found.handles.append(y.register_hook(keep_grad(record, "grad")))  # type: ignore[no-untyped-call]
+            stack = pending.get(name)
+            if stack:
+                x, _ = stack.pop()
+                if x is not None:
+                    record.input = x.detach().clone()
+                    if x.requires_grad:
+                        handle = x.register_hook(keep_grad(record, "input_grad"))  # type: ignore[no-untyped-call]
+                        found.handles.append(handle)
+            found.calls[(name, call)] = record
 
         return hook
 
     try:
-        for index, layer in enumerate(layers):
-            found.handles.append(layer.register_forward_hook(on_forward(index)))
+        for name in names:
+            module = model.get_submodule(name)
+            if name in inputs:
+                found.handles.append(module.register_forward_pre_hook(on_pre(name)))
+            found.handles.append(module.register_forward_hook(on_post(name)))
         yield found
     finally:
         for handle in found.handles:

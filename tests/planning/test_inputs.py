@@ -26,11 +26,17 @@ def test_check_totals_counts_gradients_twice() -> None:
         check_totals(shapes, backward=True, settings=make_settings(max_total_elements=299))
     err = info.value
     assert (err.status, err.slug, err.limit) == (413, "too-many-elements", "elements")
-    assert err.context == {"elements": 300, "limit": 299}
+    assert err.context == {
+        "elements": 300,
+        "parameters": 0,
+        "limit": 299,
+        "setting": "LAYERSCOPE_MAX_TOTAL_ELEMENTS",
+    }
+    assert "LAYERSCOPE_MAX_TOTAL_ELEMENTS" in err.detail
     assert "and their gradients" in err.detail
     with pytest.raises(ProblemError) as info:
         check_totals(shapes, backward=False, settings=make_settings(max_total_elements=149))
-    assert info.value.context == {"elements": 150, "limit": 149}
+    assert info.value.context["elements"] == 150 and info.value.context["limit"] == 149
     assert "gradients" not in info.value.detail
 
 
