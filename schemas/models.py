@@ -273,3 +273,33 @@ class ModelRenderRequest(ModelInspectRequest, RenderOptions):
         description="The module whose view to draw (its input, weights, ...): its qualified "
         "name (`layer1.0.conv1`), or a pipeline layer's index."
     )
+
+
+class KeywordInfo(ResponseModel):
+    """A constructor keyword a request may set in `model.kwargs`."""
+
+    name: str
+    type: Literal["boolean", "integer", "number", "string"]
+    default: bool | int | float | str | None = Field(
+        description="The class's default; null where torchvision's builder passes its own."
+    )
+
+
+class ArchitectureInfo(ResponseModel):
+    """One torchvision classification architecture, as layerscope builds it (random weights)."""
+
+    name: str = Field(description="What `model.torchvision` takes, e.g. `resnet18`.")
+    class_name: str = Field(description="Its torchvision class, e.g. `ResNet`.")
+    parameter_count: int = Field(description="With the default keywords.")
+    input_size: list[int] = Field(
+        description="Its default input, [1, 3, S, S]: the size its default torchvision weights "
+        "are preprocessed to (ViT's own image_size)."
+    )
+    min_size: list[int] = Field(description="The smallest [H, W] torchvision documents for it.")
+    keywords: list[KeywordInfo]
+
+
+class ModelCatalog(ResponseModel):
+    """Every architecture `model.torchvision` takes."""
+
+    architectures: list[ArchitectureInfo]

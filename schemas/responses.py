@@ -95,6 +95,8 @@ class Limits(ResponseModel):
     max_queued_jobs: int
     request_timeout_s: float
     max_upload_bytes: int
+    max_weights_bytes: int
+    max_safetensors_header_bytes: int
     max_batch_size: int
     max_image_pixels: int
     max_render_pixels: int

@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=s.max_body_bytes,
         max_depth=s.max_json_depth,
         on_reject=runtime.metrics.reject,
+        larger=dict.fromkeys(models.WEIGHTS_FORMS, s.max_body_bytes + s.max_weights_bytes),
     )
     if s.cors_origins:
         wildcard = "*" in s.cors_origins

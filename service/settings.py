@@ -99,6 +99,15 @@ class Settings(BaseSettings):
     max_upload_bytes: Annotated[int, Field(ge=1)] = Field(
         default=10 * 1024 * 1024, description="Most bytes in an uploaded image file."
     )
+    max_weights_bytes: Annotated[int, Field(ge=1)] = Field(
+        default=512 * 1024 * 1024,
+        description="Most bytes in an uploaded safetensors weights file (the model upload "
+        "forms' bodies may be this much larger than LAYERSCOPE_MAX_BODY_BYTES).",
+    )
+    max_safetensors_header_bytes: Annotated[int, Field(ge=8)] = Field(
+        default=8 * 1024 * 1024,
+        description="Most bytes in a safetensors file's JSON header, checked before it is read.",
+    )
     max_batch_size: Annotated[int, Field(ge=1, le=MAX_BATCH)] = Field(
         default=256,
         description="Most samples in one image batch (MNIST `indices` or `batch_size`, uploaded "

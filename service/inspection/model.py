@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from schemas.models import ModelInspectRequest, ModelRenderRequest
+from service.building.safetensors_state import state_from_safetensors
 from service.building.weights import materialize
 from service.errors import unprocessable
 from service.images.rendering import default_colormap, default_images, render_png, view_tensor
@@ -72,7 +73,7 @@ def run_model(
     request: ModelInspectRequest,
     runtime: Runtime,
     plan: InputPlan | None = None,
-    state: dict[str, torch.Tensor] | None = None,
+    weights_file: bytes | None = None,
     keep_inputs: bool = False,
 ) -> ModelRun:
     """Plan, build and run the model as the request asks.
@@ -81,8 +82,9 @@ def run_model(
     the selected tensors, the response); then the real model runs once, with hooks on the
     selected modules only (with `keep_inputs`, their inputs are kept too, for pictures),
     removed afterwards, also on error. `plan` replaces `request.input` when the input was made
-    elsewhere (an uploaded image); `state` replaces `request.weights` (an uploaded safetensors
-    file, checked against the meta model by the caller).
+    elsewhere (an uploaded image); `weights_file` (an uploaded safetensors file, checked
+    against the meta model's state_dict before any tensor of it is made) replaces
+    `request.weights`.
     """
     settings = runtime.settings
     first = request.layers[0] if request.layers else None
@@ -103,7 +105,14 @@ def run_model(
         _estimate(request, setup, source, tree, selected), settings.max_response_bytes
     )
     grad_output = plan_grad_output(request.backward, tree.output_shape, settings, setup.dtypes)
-    weights = state if state is not None else request.weights
+    weights: Any = request.weights
+    if weights_file is not None:
+        weights = state_from_safetensors(
+            weights_file,
+            source.meta.state_dict(),
+            setup.dtypes,
+            settings.max_safetensors_header_bytes,
+        )
     model, weight_seed = materialize(
         source.make,
         source.meta,
@@ -215,11 +224,11 @@ def inspect_model(
     request: ModelInspectRequest,
     runtime: Runtime,
     plan: InputPlan | None = None,
-    state: dict[str, torch.Tensor] | None = None,
+    weights_file: bytes | None = None,
 ) -> dict[str, Any]:
     """Run the model as the request asks and return the response body (not yet encoded)."""
     images = "images" in request.include
-    done_run = run_model(request, runtime, plan, state, keep_inputs=images)
+    done_run = run_model(request, runtime, plan, weights_file, keep_inputs=images)
     model, done, found = done_run.model, done_run.done, done_run.found
     backward = request.backward is not None
     report = TensorReporter(request.include, request.encoding, backward)
@@ -308,7 +317,12 @@ def _output(report: TensorReporter, record: Captured) -> dict[str, Any]:
     return obj
 
 
-def render_model(request: ModelRenderRequest, runtime: Runtime) -> bytes:
+def render_model(
+    request: ModelRenderRequest,
+    runtime: Runtime,
+    plan: InputPlan | None = None,
+    weights_file: bytes | None = None,
+) -> bytes:
     """Run the model and draw the tensor `view` names, of the module `layer` names (a qualified
     name, or a pipeline's layer index), as a PNG grid.
 
@@ -317,7 +331,11 @@ def render_model(request: ModelRenderRequest, runtime: Runtime) -> bytes:
     """
     name = _module_name(request)
     done_run = run_model(
-        request.model_copy(update={"include": [], "select": [name]}), runtime, keep_inputs=True
+        request.model_copy(update={"include": [], "select": [name]}),
+        runtime,
+        plan,
+        weights_file,
+        keep_inputs=True,
     )
     record = done_run.found.calls.get((name, 0))
     if record is None:

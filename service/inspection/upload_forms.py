@@ -100,3 +100,37 @@ def _decode(image: BinaryIO, settings: Settings, field: str) -> tuple[torch.Tens
     """Read one file within the byte limit and decode it within the pixel limit."""
     data = read_limited(image, settings.max_upload_bytes, field)
     return decode_image(data, settings.max_image_pixels, field)
+
+
+def model_form(
+    spec: str,
+    options: str | None,
+    images: Sequence[BinaryIO],
+    weights: BinaryIO | None,
+    model: type[RequestT],
+    settings: Settings,
+) -> tuple[RequestT, InputPlan | None, bytes | None]:
+    """The model routes' form: `spec` with `image` files as the input (or, without images, the
+    spec's own `input`), and optionally a safetensors `weights` file in place of the spec's
+    `weights`. Returns the request, the input plan of the images (None: use the spec's input)
+    and the weights file's bytes (read within LAYERSCOPE_MAX_WEIGHTS_BYTES)."""
+    body = _json_object(spec, "spec")
+    if weights is not None and "weights" in body:
+        raise unprocessable(
+            "weights-twice",
+            "spec.weights",
+            "the form carries a `weights` file and `spec` holds `weights` too",
+            "remove `weights` from `spec`: the file is the weights",
+        )
+    data = read_limited(weights, settings.max_weights_bytes, "weights") if weights else None
+    if images:
+        request, plan = upload_request(spec, options, images, model, settings)
+        return request, plan, data
+    if options:
+        raise unprocessable(
+            "input-without-image",
+            "input",
+            "the form field `input` (preprocessing options) needs at least one `image` file",
+            "send an `image` file, or put the input in `spec`",
+        )
+    return _validate(model, body, "spec"), None, data

@@ -6,7 +6,7 @@ it passes the limit. JSON bodies are also scanned for bracket depth, so a body o
 brackets never reaches the JSON parser (whose recursion it would exhaust).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,21 +49,24 @@ class BodyLimitMiddleware:
         max_bytes: int,
         max_depth: int,
         on_reject: Callable[[str, str], None] = lambda limit, reason: None,
+        larger: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
         self.on_reject = on_reject
         self.max_bytes = max_bytes
         self.max_depth = max_depth
+        self.larger = dict(larger or {})
+        """Paths whose bodies may be larger (forms that carry a weights file), and how large."""
 
-    def _too_large(self, size: int, declared: bool) -> ProblemError:
+    def _too_large(self, size: int, declared: bool, limit: int) -> ProblemError:
         how = "declares" if declared else "sends more than"
         return ProblemError(
             413,
             "body-too-large",
-            f"the request body {how} {size:,} bytes, over the limit of {self.max_bytes:,}; "
+            f"the request body {how} {size:,} bytes, over the limit of {limit:,}; "
             "send less data (for tensors, base64 is about 3x smaller than JSON lists)",
             title="Request body too large",
-            context={"limit": self.max_bytes},
+            context={"limit": limit},
             headers={"Connection": "close"},
             limit="body_bytes",
         )
@@ -75,8 +78,9 @@ class BodyLimitMiddleware:
             return
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send, self._too_large(int(declared), True))
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, self._too_large(int(declared), True, limit))
             return
         is_json = b"json" in headers.get(b"content-type", b"")
         counter = DepthCounter()
@@ -88,8 +92,8 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
                 received += len(chunk)
-                if received > self.max_bytes:
-                    raise self._too_large(received, declared=False)
+                if received > limit:
+                    raise self._too_large(received, declared=False, limit=limit)
                 if is_json and counter.feed(chunk) > self.max_depth:
                     raise ProblemError(
                         422,

@@ -28,18 +28,7 @@ def info(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Info:
         devices=available_devices(),
         default_device=str(runtime.device),
         limits=Limits(
-            max_tensor_elements=s.max_tensor_elements,
-            max_total_elements=s.max_total_elements,
-            max_body_bytes=s.max_body_bytes,
-            max_response_bytes=s.max_response_bytes,
-            max_json_depth=s.max_json_depth,
-            max_layers=s.max_layers,
-            max_concurrent_jobs=runtime.jobs.slots,
-            max_queued_jobs=s.max_queued_jobs,
-            request_timeout_s=s.request_timeout_s,
-            max_upload_bytes=s.max_upload_bytes,
-            max_batch_size=s.max_batch_size,
-            max_image_pixels=s.max_image_pixels,
-            max_render_pixels=s.max_render_pixels,
+            **{name: getattr(s, name) for name in Limits.model_fields if hasattr(s, name)}
+            | {"max_concurrent_jobs": runtime.jobs.slots}
         ),
     )

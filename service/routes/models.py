@@ -1,4 +1,5 @@
-"""Pipelines: inspect a small model layer by layer, or summarise it on meta."""
+"""Models (pipelines of layers, torchvision architectures): inspect module by module, summarise
+on meta, draw a module, list the architectures."""
 
 from typing import Annotated, Any, Literal
 
@@ -7,6 +8,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from schemas.examples import MODEL_EXAMPLES, SUMMARY_EXAMPLES
 from schemas.models import (
+    ModelCatalog,
     ModelInspectRequest,
     ModelInspectResponse,
     ModelRenderRequest,
@@ -14,12 +16,13 @@ from schemas.models import (
     ModelSummaryResponse,
 )
 from service.errors import PROBLEM_RESPONSES
+from service.inspection.catalog import architecture_catalog
 from service.inspection.model import inspect_model, render_model
 from service.inspection.summary import render_text, summarize_model
-from service.inspection.upload_forms import upload_request
+from service.inspection.upload_forms import model_form
 from service.negotiation import wants_text
 from service.orjson_response import OrjsonResponse
-from service.routes.layers import IMAGE_FORM_DOC, PNG_RESPONSES, UPLOAD_RESPONSES
+from service.routes.layers import PNG_RESPONSES, UPLOAD_RESPONSES
 from service.runtime import Runtime, TorchJob, get_runtime
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
@@ -90,38 +93,98 @@ def summary(
     return OrjsonResponse(table)
 
 
+WEIGHTS_FORMS = ("/v1/models/inspect/upload", "/v1/models/render/upload")
+"""The forms that may carry a safetensors weights file (their bodies may be larger)."""
+
+MODEL_FORM_DOC = (
+    "`spec`: the JSON request; `image` (optional, repeatable): image files that replace "
+    "`spec.input` (PNG, JPEG, BMP, GIF first frame, WebP; several make one batch, in order); "
+    '`input` (optional, with images): `{"preprocess": {"invert": "auto", "size": 28, '
+    '"mean": 0.5, "std": 1.0}, "requires_grad": true}`; `weights` (optional): a safetensors '
+    "file of the model's `state_dict()` (keys, shapes and dtypes checked; never a pickle), in "
+    "place of `spec.weights`."
+)
+FORM_RESPONSES = UPLOAD_RESPONSES
+
+
 @router.post(
     "/inspect/upload",
-    summary="Inspect a pipeline on an uploaded image (multipart form)",
+    summary="Inspect a model with uploaded images and/or safetensors weights (multipart form)",
     response_model=ModelInspectResponse,
-    responses=UPLOAD_RESPONSES,
-    description=IMAGE_FORM_DOC,
+    responses=FORM_RESPONSES,
+    description=MODEL_FORM_DOC,
     dependencies=[TorchJob],
 )
 def inspect_upload(
-    image: Annotated[
-        list[UploadFile],
-        File(description="The image file; several `image` files make one batch, in order."),
-    ],
-    spec: Annotated[str, Form(description="The model inspect request as JSON, without `input`.")],
+    spec: Annotated[str, Form(description="The model inspect request as JSON.")],
     runtime: Annotated[Runtime, Depends(get_runtime)],
+    image: Annotated[
+        list[UploadFile] | None,
+        File(description="Image files replacing `spec.input`; several make one batch."),
+    ] = None,
+    weights: Annotated[
+        UploadFile | None,
+        File(description="A safetensors file of the model's state_dict (replaces spec.weights)."),
+    ] = None,
     input: Annotated[
-        str | None, Form(description="Preprocessing options as JSON (optional).")
+        str | None, Form(description="Preprocessing options as JSON (with images).")
     ] = None,
 ) -> Response:
-    """Like POST /v1/models/inspect, with the uploaded image, preprocessed to [1, 1, H, W], as
-    the input, or several uploaded images as one batch [N, 1, H, W] in the order sent; the
-    response echoes each preprocessing step under `preprocessing` (each file's under
-    `preprocessing.samples`)."""
-    request, plan = upload_request(
-        spec, input, [file.file for file in image], ModelInspectRequest, runtime.settings
+    """Like POST /v1/models/inspect, with uploaded images as the input (each preprocessed to
+    [1, H, W]; several make one batch [N, 1, H, W] in the order sent; the response echoes each
+    preprocessing step under `preprocessing`), and/or the model's weights from a safetensors
+    file: every key of `state_dict()`, nothing more, each of its shape and dtype (a missing,
+    unexpected, misshapen or mistyped key is a 422 naming it; a file whose header is too large
+    or whose byte ranges lie outside it is a 4xx naming the range)."""
+    request, plan, data = model_form(
+        spec,
+        input,
+        [file.file for file in image or []],
+        None if weights is None else weights.file,
+        ModelInspectRequest,
+        runtime.settings,
     )
-    return OrjsonResponse(inspect_model(request, runtime, plan))
+    return OrjsonResponse(inspect_model(request, runtime, plan, data))
+
+
+@router.post(
+    "/render/upload",
+    summary="Draw one module's tensor of a model with uploaded images and/or weights (multipart)",
+    response_class=Response,
+    responses=PNG_RESPONSES | FORM_RESPONSES,
+    description=MODEL_FORM_DOC,
+    dependencies=[TorchJob],
+)
+def render_upload(
+    spec: Annotated[str, Form(description="The model render request as JSON.")],
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    image: Annotated[
+        list[UploadFile] | None,
+        File(description="Image files replacing `spec.input`; several make one batch."),
+    ] = None,
+    weights: Annotated[
+        UploadFile | None,
+        File(description="A safetensors file of the model's state_dict (replaces spec.weights)."),
+    ] = None,
+    input: Annotated[
+        str | None, Form(description="Preprocessing options as JSON (with images).")
+    ] = None,
+) -> Response:
+    """Like POST /v1/models/render, with the upload form of POST /v1/models/inspect/upload."""
+    request, plan, data = model_form(
+        spec,
+        input,
+        [file.file for file in image or []],
+        None if weights is None else weights.file,
+        ModelRenderRequest,
+        runtime.settings,
+    )
+    return Response(render_model(request, runtime, plan, data), media_type="image/png")
 
 
 @router.post(
     "/render",
-    summary="Run a pipeline and draw one layer's tensor as a PNG",
+    summary="Run a model and draw one module's tensor as a PNG",
     response_class=Response,
     responses=PNG_RESPONSES,
     dependencies=[TorchJob],
@@ -129,7 +192,20 @@ def inspect_upload(
 def render(
     request: ModelRenderRequest, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> Response:
-    """The model inspect request plus `layer` (index), `view` (that layer's input, weights,
-    output, input_grad or weight_grad), `colormap`, `normalize`, `scale` and `columns`: a PNG
-    grid, one tile per channel or kernel."""
+    """The model inspect request plus `layer` (a module's qualified name, or a pipeline layer's
+    index), `view` (that module's input, weights, output, input_grad or weight_grad),
+    `colormap`, `normalize`, `scale` and `columns`: a PNG grid, one tile per channel or
+    kernel."""
     return Response(render_model(request, runtime), media_type="image/png")
+
+
+@router.get(
+    "",
+    summary="The torchvision architectures `model` takes, with their keywords",
+    response_model=ModelCatalog,
+)
+def catalog() -> Response:
+    """Every classification architecture of `torchvision.models.list_models()`: its class,
+    parameter count (random weights, default keywords), default input size, the smallest
+    input torchvision documents, and the constructor keywords `model.kwargs` may set."""
+    return OrjsonResponse(architecture_catalog())
