@@ -49,8 +49,17 @@ def output_on_meta(module: nn.Module, received: Received) -> torch.Tensor:
     """Run `module` (built on meta, in the right mode and dtype) on a meta input; return the
     meta output. Allocates nothing. Raises as PyTorch would on real data."""
     module.train(received.training)
+    x = torch.empty(received.shape, dtype=received.dtype, device="meta")
     with torch.no_grad():
-        out = module(torch.empty(received.shape, dtype=received.dtype, device="meta"))
+        try:
+            out = module(x)
+        except RuntimeError as exc:
+            if not received.training or "meta tensors" not in str(exc):
+                raise
+            # A train-mode step that reads a value cannot run on meta (a batch norm with
+            # momentum=None divides by float(num_batches_tracked)); no layer's output shape
+            # depends on the mode, so eval mode gives it.
+            out = module.eval()(x)
     if not isinstance(out, torch.Tensor):
         raise ValueError(f"the layer returns {type(out).__name__}, not a tensor")
     return out
