@@ -149,7 +149,7 @@ def adaptive_pool(spec: LayerSpecBase, received: Received) -> Misfit | None:
 
 
 def zero_pad(spec: LayerSpecBase, received: Received) -> Misfit | None:
-    """Zero padding: negative padding crops, but must leave at least one element."""
+    """Zero padding: negative padding crops, but no dimension below 0 elements."""
     n = spec.SPATIAL_DIMS or 1
     found = batched_rank(spec, received)
     if found is not None:
@@ -159,9 +159,9 @@ def zero_pad(spec: LayerSpecBase, received: Received) -> Misfit | None:
     for axis in range(n):
         dim = received.rank - 1 - axis
         before, after = pads[2 * axis], pads[2 * axis + 1]
-        if received.shape[dim] + before + after < 1:
+        if received.shape[dim] + before + after < 0:  # cropping to 0 is fine, as in PyTorch
             return Misfit(
-                f"padding that leaves dimension {dim} at least 1 long (it is "
+                f"padding that does not crop dimension {dim} below size 0 (it is "
                 f"{received.shape[dim]}, padded by {before} and {after})",
                 "crop less (raise the negative padding towards 0)",
             )
