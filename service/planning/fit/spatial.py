@@ -136,7 +136,22 @@ def pool(spec: LayerSpecBase, received: Received) -> Misfit | None:
         return found
     padding = ntuple(getattr(spec, "padding", 0), n)
     dilation = ntuple(getattr(spec, "dilation", 1), n)
-    return windows_fit(spec, received, padding=padding, dilation=dilation)
+    found = windows_fit(spec, received, padding=padding, dilation=dilation)
+    if found is None or not getattr(spec, "ceil_mode", False):
+        return found
+    # With ceil_mode a last, partial window counts if it starts inside the input (or its
+    # left padding): PyTorch's pooling_output_shape.
+    kernel = ntuple(getattr(spec, "kernel_size"), n)  # noqa: B009
+    stride = ntuple(getattr(spec, "stride", None) or kernel, n)
+    for axis in range(n):
+        size = received.shape[received.rank - n + axis]
+        span = size + 2 * padding[axis] - dilation[axis] * (kernel[axis] - 1) - 1
+        out = (span + stride[axis] - 1) // stride[axis] + 1
+        if (out - 1) * stride[axis] >= size + padding[axis]:
+            out -= 1
+        if out < 1:
+            return found
+    return None
 
 
 def adaptive_pool(spec: LayerSpecBase, received: Received) -> Misfit | None:
