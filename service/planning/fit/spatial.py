@@ -164,11 +164,15 @@ def adaptive_pool(spec: LayerSpecBase, received: Received) -> Misfit | None:
 
 
 def zero_pad(spec: LayerSpecBase, received: Received) -> Misfit | None:
-    """Zero padding: negative padding crops, but no dimension below 0 elements."""
+    """Zero padding: the last N dimensions, of an input of any rank from N (PyTorch's constant
+    padding); negative padding crops, but no dimension below 0 elements."""
     n = spec.SPATIAL_DIMS or 1
-    found = batched_rank(spec, received)
-    if found is not None:
-        return found
+    if received.rank < n:
+        space = ", ".join(SPACE[n])
+        return Misfit(
+            f"at least {n} dimension{'s' if n > 1 else ''} to pad (the last: {space})",
+            f"reshape the input, e.g. to [1, C, {space}]",
+        )
     pads = ntuple(getattr(spec, "padding"), 2 * n)  # noqa: B009
     # PyTorch's order runs from the last dimension: (left, right, top, bottom, front, back).
     for axis in range(n):
