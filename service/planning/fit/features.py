@@ -59,19 +59,23 @@ BATCH_NORM_RANKS = {
 
 
 def batch_norm(spec: LayerSpecBase, received: Received) -> Misfit | None:
-    """Batch norms: the rank, num_features at dimension 1, and in train mode more than one
-    value per channel (the batch statistics need them)."""
+    """Batch norms: the rank, num_features at dimension 1 (where it sizes a parameter or
+    statistic and the input is not empty), and in train mode more than one value per channel
+    (the batch statistics need them)."""
     ranks, expects, example = BATCH_NORM_RANKS[type(spec)]  # type: ignore[index]
     found = rank_misfit(received, ranks, expects, example)
     if found is not None:
         return found
     channels = received.shape[1]
     want = getattr(spec, "num_features")  # noqa: B009
-    if channels != want:
-        return Misfit(f"{want} channels (dimension 1)", f"set num_features={channels}")
     per_channel = received.shape[0]
     for size in received.shape[2:]:
         per_channel *= size
+    # num_features sizes the affine parameters and running statistics: without either any
+    # channel count runs, and PyTorch takes any empty input.
+    sized = getattr(spec, "affine", True) or getattr(spec, "track_running_stats", True)
+    if channels != want and sized and channels * per_channel:
+        return Misfit(f"{want} channels (dimension 1)", f"set num_features={channels}")
     batch_stats = received.training or not getattr(spec, "track_running_stats", True)
     if batch_stats and per_channel == 1:
         return Misfit(
@@ -87,7 +91,11 @@ def instance_norm(spec: LayerSpecBase, received: Received) -> Misfit | None:
     found = batched_rank(spec, received)
     if found is not None:
         return found
-    if getattr(spec, "affine", False) or getattr(spec, "track_running_stats", False):
+    # Affine parameters need their channels; running statistics too, except for an empty
+    # input in eval mode (PyTorch then reads no statistic).
+    empty = 0 in received.shape
+    tracked = getattr(spec, "track_running_stats", False) and (received.training or not empty)
+    if getattr(spec, "affine", False) or tracked:
         found = channels_fit(spec, received, "num_features")
         if found is not None:
             return found
