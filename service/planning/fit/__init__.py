@@ -92,7 +92,14 @@ def fit(
         )
     try:
         return output_on_meta(meta_module, received)
-    except (RuntimeError, ValueError, IndexError, TypeError, NotImplementedError) as exc:
+    except (
+        RuntimeError,
+        ValueError,
+        IndexError,
+        TypeError,
+        NotImplementedError,
+        ArithmeticError,  # a meta decomposition dividing by an empty size
+    ) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         message = f"{who} cannot take an input of shape {shape} (PyTorch: {reason})"
         fix = "change the layer's arguments or the input shape so they agree"

@@ -1,6 +1,8 @@
 """Misfits of layers that slide over spatial dimensions: convolutions, pools, padding, upsampling
 and pixel shuffles, for 1, 2 and 3 spatial dimensions alike."""
 
+import math
+
 from schemas.layer_specs import ntuple
 from schemas.layer_specs.base import LayerSpecBase
 from schemas.layer_specs.convolution import CONVOLUTIONS
@@ -210,6 +212,23 @@ def upsample(spec: LayerSpecBase, received: Received) -> Misfit | None:
                 f"{name} to give one value per spatial dimension ({spatial})",
                 f"give {name} as one number or a list of {spatial}",
             )
+    if 0 in received.shape[1:]:
+        return Misfit(
+            "channels and spatial sizes of at least 1 (only the batch may be empty)",
+            "use a non-empty input, or an empty batch [0, C, ...]",
+        )
+    sides = received.shape[2:]
+    if spec.size is not None:
+        out = list(ntuple(spec.size, spatial))
+    else:
+        assert spec.scale_factor is not None
+        scales = ntuple(spec.scale_factor, spatial)
+        out = [math.floor(side * scale) for side, scale in zip(sides, scales, strict=True)]
+    if min(out) < 1:
+        return Misfit(
+            f"a scale_factor that leaves every spatial size at least 1 (it gives {out})",
+            "raise scale_factor, or give size",
+        )
     return None
 
 
