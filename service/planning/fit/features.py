@@ -132,12 +132,21 @@ def layer_norm(spec: LayerSpecBase, received: Received) -> Misfit | None:
 
 
 def group_norm(spec: LayerSpecBase, received: Received) -> Misfit | None:
-    """GroupNorm: at least [N, C]; C equals num_channels."""
+    """GroupNorm: at least [N, C]; C equals num_channels (with affine parameters), or is at
+    least divisible by num_groups (without, as PyTorch checks)."""
     assert isinstance(spec, GroupNormSpec)
     if received.rank < 2:
         return Misfit("at least 2 dimensions [N, C, *]", "add a batch dimension")
-    if received.shape[1] == spec.num_channels:
+    channels = received.shape[1]
+    if channels == spec.num_channels:
         return None
+    if not spec.affine:
+        if channels % spec.num_groups == 0:
+            return None
+        return Misfit(
+            f"channels (dimension 1) divisible by num_groups ({spec.num_groups})",
+            f"set num_groups to a divisor of {channels}",
+        )
     return Misfit(
         f"{spec.num_channels} channels (dimension 1)",
         f"set num_channels={received.shape[1]} (and num_groups dividing it)",
