@@ -157,12 +157,23 @@ def pool(spec: LayerSpecBase, received: Received) -> Misfit | None:
 
 
 def adaptive_pool(spec: LayerSpecBase, received: Received) -> Misfit | None:
-    """Adaptive pools take any spatial size of at least 1."""
+    """Adaptive pools take any input without an empty dimension after the first; an average
+    pool to size 1 (null keeping a side) takes any, as PyTorch then takes the mean."""
     n = spec.SPATIAL_DIMS or 1
     found = batched_rank(spec, received)
-    if found is None and 0 in received.shape[received.rank - n :]:
-        return Misfit("a spatial size of at least 1", "use a non-empty input")
-    return found
+    if found is not None:
+        return found
+    sides = received.shape[received.rank - n :]
+    wanted = ntuple(getattr(spec, "output_size"), n)  # noqa: B009
+    out = [side if size is None else size for size, side in zip(wanted, sides, strict=True)]
+    if spec.TORCH_CLASS.startswith("AdaptiveAvg") and set(out) == {1}:
+        return None
+    if 0 in received.shape[1:]:  # PyTorch's check, batched or not
+        return Misfit(
+            "sizes of at least 1 after dimension 0 (only the batch may be empty)",
+            "use a non-empty input",
+        )
+    return None
 
 
 def zero_pad(spec: LayerSpecBase, received: Received) -> Misfit | None:
