@@ -157,17 +157,19 @@ def pool(spec: LayerSpecBase, received: Received) -> Misfit | None:
 
 
 def adaptive_pool(spec: LayerSpecBase, received: Received) -> Misfit | None:
-    """Adaptive pools take any input without an empty dimension after the first; an average
-    pool to size 1 (null keeping a side) takes any, as PyTorch then takes the mean."""
+    """Adaptive pools take [N, C, *space] or [C, *space] without an empty dimension after the
+    first. An average pool to size 1 (null keeping a side) is PyTorch's mean over the space,
+    which takes any sizes, and for 2-D and 3-D pools any rank from the spatial one."""
     n = spec.SPATIAL_DIMS or 1
+    if received.rank >= n and spec.TORCH_CLASS.startswith("AdaptiveAvg"):
+        sides = received.shape[received.rank - n :]
+        wanted = ntuple(getattr(spec, "output_size"), n)  # noqa: B009
+        out = [side if size is None else size for size, side in zip(wanted, sides, strict=True)]
+        if set(out) == {1} and (n > 1 or received.rank in (2, 3)):
+            return None
     found = batched_rank(spec, received)
     if found is not None:
         return found
-    sides = received.shape[received.rank - n :]
-    wanted = ntuple(getattr(spec, "output_size"), n)  # noqa: B009
-    out = [side if size is None else size for size, side in zip(wanted, sides, strict=True)]
-    if spec.TORCH_CLASS.startswith("AdaptiveAvg") and set(out) == {1}:
-        return None
     if 0 in received.shape[1:]:  # PyTorch's check, batched or not
         return Misfit(
             "sizes of at least 1 after dimension 0 (only the batch may be empty)",
