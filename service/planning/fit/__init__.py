@@ -36,7 +36,7 @@ def misfit(spec: LayerSpecBase, received: Received | list[int]) -> Misfit | None
     if not received.dtype.is_floating_point and not isinstance(spec, EmbeddingSpec):
         dtype = str(received.dtype).removeprefix("torch.")
         return Misfit(
-            f"floating-point input but the input is {dtype} (integers are indices: only an "
+            f"floating-point input, not {dtype} (integers are indices: only an "
             "embedding takes them)",
             "send float values (a float dtype), or put an embedding first",
             "dtype-mismatch",

@@ -45,7 +45,7 @@ def embedding(spec: LayerSpecBase, received: Received) -> Misfit | None:
     if received.dtype in INTEGER_DTYPES:
         return None
     return Misfit(
-        f"integer indices (int64) but the input is {str(received.dtype).removeprefix('torch.')}",
+        f"integer indices (int64), not {str(received.dtype).removeprefix('torch.')}",
         'put embedding first and send an int64 input, e.g. {"shape": [1, 8], "dtype": '
         '"int64", "high": ' + str(getattr(spec, "num_embeddings", 10)) + "}",
     )
