@@ -161,17 +161,22 @@ def local_response_norm(spec: LayerSpecBase, received: Received) -> Misfit | Non
 
 
 def prelu(spec: LayerSpecBase, received: Received) -> Misfit | None:
-    """PReLU with one slope per channel: dimension 1 holds num_parameters channels."""
+    """PReLU with one slope per channel: dimension 1 holds num_parameters channels (PyTorch
+    counts one channel in a 0-d or 1-D input)."""
     assert isinstance(spec, PReLUSpec)
     if spec.num_parameters == 1:
         return None
-    channel = 1 if received.rank >= 2 else 0
-    if received.rank >= 1 and received.shape[channel] == spec.num_parameters:
+    if received.rank < 2:
+        return Misfit(
+            f"an input [N, C, *] with {spec.num_parameters} channels (dimension 1) for one "
+            "slope each (a 0-d or 1-D input has one channel)",
+            f"set num_parameters=1, or send shape [1, {spec.num_parameters}]",
+        )
+    if received.shape[1] == spec.num_parameters:
         return None
-    got = received.shape[channel] if received.rank >= 1 else None
     return Misfit(
-        f"{spec.num_parameters} channels (dimension {channel}) for one slope each",
-        f"set num_parameters={got} or 1" if got is not None else "set num_parameters=1",
+        f"{spec.num_parameters} channels (dimension 1) for one slope each",
+        f"set num_parameters={received.shape[1]} or 1",
     )
 
 
