@@ -161,9 +161,11 @@ def adaptive_pool(spec: LayerSpecBase, received: Received) -> Misfit | None:
     first. An average pool to size 1 (null keeping a side) is PyTorch's mean over the space,
     which takes any sizes, and for 2-D and 3-D pools any rank from the spatial one."""
     n = spec.SPATIAL_DIMS or 1
-    if received.rank >= n and spec.TORCH_CLASS.startswith("AdaptiveAvg"):
+    output_size = getattr(spec, "output_size")  # noqa: B009
+    least = n if isinstance(output_size, int) else n + 1  # a list needs one dimension more
+    if received.rank >= least and spec.TORCH_CLASS.startswith("AdaptiveAvg"):
         sides = received.shape[received.rank - n :]
-        wanted = ntuple(getattr(spec, "output_size"), n)  # noqa: B009
+        wanted = ntuple(output_size, n)
         out = [side if size is None else size for size, side in zip(wanted, sides, strict=True)]
         if set(out) == {1} and (n > 1 or received.rank in (2, 3)):
             return None
