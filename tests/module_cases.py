@@ -541,7 +541,8 @@ OWN_CASES: list[tuple[dict[str, Any], list[int], str, int | None]] = [
     _own({"type": "adaptiveavgpool2d", "output_size": 1}, [1, 3, 5, 0], "mean_of_empty"),
     _own({"type": "adaptiveavgpool3d", "output_size": [1, None, 1]}, [2, 0, 1, 0], "mean_nb"),
     _own({"type": "adaptiveavgpool2d", "output_size": 1}, [2, 3, 2, 4, 5], "mean_5d"),
-    _own({"type": "adaptiveavgpool2d", "output_size": [1, 1]}, [4, 5], "mean_2d"),
+    _own({"type": "adaptiveavgpool2d", "output_size": 1}, [4, 5], "mean_2d"),
+    _own({"type": "adaptiveavgpool2d", "output_size": [1, 1]}, [4, 5], "mean_2d_list"),
     _own({"type": "adaptiveavgpool3d", "output_size": 1}, [3, 4, 5], "mean_3d"),
     _own({"type": "adaptivemaxpool1d", "output_size": 2}, [1, 0, 3], "zero_channels"),
     _own({"type": "adaptivemaxpool1d", "output_size": 4}, [2, 3, 10], "uneven"),
@@ -595,7 +596,7 @@ OWN_CASES: list[tuple[dict[str, Any], list[int], str, int | None]] = [
     _own(_act("softmax"), [0, 5], "zero_batch"),
     _own(_act("log_softmax"), [], "scalar"),
     _own(_act("softmin", dim=-1), [], "scalar_last"),
-    _own(_act("prelu", num_parameters=3), [3], "no_batch_dim_multiparam"),
+    _own(_act("prelu", num_parameters=3), [3], "1d_multiparam"),
     _own(_act("prelu", num_parameters=3), [3, 4], "channels_at_dim1"),
     _own(_act("prelu", num_parameters=3), [0, 3, 4], "zero_batch_multiparam"),
 ]

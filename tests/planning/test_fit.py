@@ -187,7 +187,17 @@ MISFITS: list[tuple[dict[str, Any], list[int], list[str]]] = [
         [2, 4, 5],
         ["3 channels (dimension 1)", "set num_parameters=4 or 1"],
     ),
+    (
+        {"type": "activation", "name": "prelu", "num_parameters": 3},
+        [3],
+        ["a 0-d or 1-D input has one channel", "set num_parameters=1, or send shape [1, 3]"],
+    ),
     ({"type": "activation", "name": "log_softmax", "dim": 1}, [], ["set dim between -1 and 0"]),
+    (
+        {"type": "adaptiveavgpool2d", "output_size": [1, 1]},
+        [4, 5],
+        ["4-D input [N, C, H, W] (or 3-D [C, H, W])"],
+    ),
 ]
 
 TRAIN_MISFITS: list[tuple[dict[str, Any], list[int], list[str]]] = [
