@@ -92,10 +92,11 @@ class Preprocessing(ResponseModel):
 
 
 class Images(ResponseModel):
-    """PNG renderings as data URIs (default options of /render), when `include` has `images`."""
+    """PNG renderings as data URIs (default options of /render), when `include` has `images`;
+    null for a tensor the run lacks or that is empty (no pixels to draw)."""
 
-    input: str
-    output: str
+    input: str | None
+    output: str | None
     weights: str | None = None
     input_grad: str | None = None
     weight_grad: str | None = None

@@ -93,7 +93,15 @@ def render_png(
     max_pixels: int,
     field: str = "body.view",
 ) -> bytes:
-    """Draw a tensor as a PNG grid (mode L for gray, RGB otherwise); 413 when too many pixels."""
+    """Draw a tensor as a PNG grid (mode L for gray, RGB otherwise); 413 when too many pixels,
+    422 when the tensor is empty (a picture has at least one pixel)."""
+    if tensor.numel() == 0:
+        raise unprocessable(
+            "nothing-to-draw",
+            field,
+            f"the tensor to draw is empty (shape {list(tensor.shape)}): it has no pixels",
+            "draw a view of a non-empty tensor",
+        )
     tiles = tiles_of(tensor)
     count, height, width = tiles.shape
     cols, grid_h, grid_w = grid_size(count, height, width, columns, scale)
@@ -189,7 +197,8 @@ def default_images(
     input_grad: torch.Tensor | None,
     max_pixels: int,
 ) -> dict[str, str | None]:
-    """Every view there is, as PNG data URIs with the default options (scale 1, global)."""
+    """Every view there is, as PNG data URIs with the default options (scale 1, global); None
+    for a view this run lacks or whose tensor is empty."""
     images: dict[str, str | None] = {}
     views: tuple[View, ...] = ("input", "output", "weights", "input_grad", "weight_grad")
     for view in views:
@@ -206,7 +215,7 @@ def default_images(
             tensor = input_grad
         else:
             tensor = weight.grad if weight is not None else None
-        if tensor is None:
+        if tensor is None or tensor.numel() == 0:
             images[view] = None
             continue
         png = render_png(
