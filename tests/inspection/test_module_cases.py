@@ -8,12 +8,15 @@ problem (a kernel PyTorch lacks for the dtype: `/problems/dtype-unsupported`), n
 """
 
 import base64
+import io
+import warnings
 from collections import Counter
 from typing import Any
 
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from PIL import Image
 from torch import nn
 from torch.testing import assert_close
 
@@ -233,3 +236,44 @@ def test_spec_names_the_case_module(case: ModuleCase) -> None:
 def test_case_names_are_unique() -> None:
     names = Counter(f"{c.source}:{c.name}" for c in CASES)
     assert max(names.values()) == 1
+
+
+def _runs_empty(case: ModuleCase) -> bool:
+    """A case with an empty float input that PyTorch runs (global RNG left as it was)."""
+    if case.input.numel() or not case.input.is_floating_point():
+        return False
+    with torch.random.fork_rng(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's notes, at collection
+        return Direct(case, "eval", torch.float32).error is None
+
+
+EMPTY = [case for case in CASES if _runs_empty(case)]
+
+
+@pytest.mark.parametrize("case", EMPTY, ids=[f"{c.source}:{c.name}" for c in EMPTY])
+def test_zero_size_case_has_no_picture_of_an_empty_tensor(
+    client: TestClient, case: ModuleCase
+) -> None:
+    """With `include: images`, a view of an empty tensor is null and every other is a PNG of
+    at least one pixel; /render of an empty view is a 422 naming `view`."""
+    direct = Direct(case, "eval", torch.float32)
+    body = request(case, "eval", "float32", direct) | {"include": ["images"]}
+    got = client.post("/v1/layers/inspect", json=body).json()["images"]
+    weight = getattr(direct.module, "weight", None)
+    views = {
+        "input": direct.input,
+        "output": direct.output,
+        "weights": weight,
+        "input_grad": direct.input.grad,
+        "weight_grad": None if weight is None else weight.grad,
+    }
+    for view, tensor in views.items():
+        if tensor is None or tensor.numel() == 0:
+            assert got[view] is None, view
+        else:
+            png = base64.b64decode(got[view].removeprefix("data:image/png;base64,"))
+            assert Image.open(io.BytesIO(png)).size >= (1, 1), view
+    render = {k: v for k, v in body.items() if k != "include"} | {"view": "input"}
+    r = client.post("/v1/layers/render", json=render)
+    assert r.status_code == 422 and r.json()["type"] == "/problems/nothing-to-draw"
+    assert r.json()["errors"][0]["field"] == "body.view"
