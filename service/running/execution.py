@@ -156,7 +156,7 @@ def _run(
     if backward is None:
         return Execution(x, y, forward_ms, None)
     check_deadline("the backward pass")
-    if y.grad_fn is None:
+    if not y.requires_grad:  # an output that is its input (identity, eval dropout) has a grad
         raise unprocessable(
             "nothing-to-differentiate",
             "body.backward",

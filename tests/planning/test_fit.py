@@ -62,22 +62,204 @@ MISFITS: list[tuple[dict[str, Any], list[int], list[str]]] = [
     ({"type": "flatten", "start_dim": 1}, [10], ["set start_dim between -1 and 0"]),
     ({"type": "flatten", "start_dim": 2, "end_dim": 1}, [2, 3, 4], ["swap them"]),
     ({"type": "activation", "name": "softmax", "dim": 2}, [1, 10], ["set dim between -2 and 1"]),
+    # One or more per family of the widened vocabulary. Convolutions:
+    (
+        {"type": "conv1d", "in_channels": 4, "out_channels": 2, "kernel_size": 3},
+        [2, 3, 10],
+        ["4 input channels (dimension 1)", "set in_channels=3"],
+    ),
+    (
+        {"type": "conv3d", "in_channels": 1, "out_channels": 2, "kernel_size": 3},
+        [1, 8, 8],
+        ["5-D input [N, C, D, H, W] (or 4-D [C, D, H, W])"],
+    ),
+    (
+        {
+            "type": "convtranspose2d",
+            "in_channels": 1,
+            "out_channels": 1,
+            "kernel_size": 1,
+            "padding": 1,
+        },
+        [1, 1, 2, 2],
+        ["output height of at least 1, not 0", "set padding <= 0"],
+    ),
+    (
+        {
+            "type": "conv1d",
+            "in_channels": 1,
+            "out_channels": 1,
+            "kernel_size": 3,
+            "padding": 3,
+            "padding_mode": "circular",
+        },
+        [1, 1, 2],
+        ["padding at most 2 along the length", "set padding <= 2"],
+    ),
+    # Pools:
+    ({"type": "avgpool1d", "kernel_size": 4}, [1, 2, 3], ["input length of at least 4"]),
+    ({"type": "maxpool3d", "kernel_size": 2}, [4, 4], ["5-D input"]),
+    (
+        {"type": "lppool2d", "norm_type": 2, "kernel_size": 3},
+        [1, 1, 2, 5],
+        ["input height of at least 3 (kernel 3, padding 0)"],
+    ),
+    ({"type": "adaptiveavgpool2d", "output_size": 2}, [4, 5], ["4-D input [N, C, H, W]"]),
+    (
+        {"type": "adaptivemaxpool1d", "output_size": 2},
+        [1, 0, 3],
+        ["sizes of at least 1 after dimension 0"],
+    ),
+    # Normalization (the batchnorm2d sentence is checked verbatim below):
+    (
+        {"type": "batchnorm2d", "num_features": 20},
+        [1, 16, 24, 24],
+        ["expects 20 channels (dimension 1) but receives [1, 16, 24, 24]; set num_features=16"],
+    ),
+    ({"type": "batchnorm3d", "num_features": 3}, [3, 4, 4, 4], ["5-D input [N, C, D, H, W]"]),
+    (
+        {"type": "instancenorm2d", "num_features": 3, "affine": True},
+        [1, 4, 5, 5],
+        ["3 input channels (dimension 1)", "set num_features=4"],
+    ),
+    (
+        {"type": "layernorm", "normalized_shape": [4, 5]},
+        [2, 5, 4],
+        ["last dimensions to be [4, 5]", "set normalized_shape=[5, 4]"],
+    ),
+    (
+        {"type": "groupnorm", "num_groups": 2, "num_channels": 6},
+        [2, 4, 3],
+        ["6 channels (dimension 1)", "set num_channels=4"],
+    ),
+    (
+        {"type": "groupnorm", "num_groups": 4, "num_channels": 8, "affine": False},
+        [2, 6, 3],
+        ["divisible by num_groups (4)", "set num_groups to a divisor of 6"],
+    ),
+    ({"type": "localresponsenorm", "size": 2}, [4, 5], ["at least 3 dimensions [N, C, *]"]),
+    # Dropout:
+    ({"type": "dropout1d"}, [2, 3, 4, 5], ["3-D input [N, C, L] (or 2-D [C, L])"]),
+    # Shapes:
+    (
+        {"type": "unflatten", "dim": 1, "unflattened_size": [2, 4]},
+        [3, 6],
+        ["dimension 1 (size 6) to split into [2, 4]", "product is 6"],
+    ),
+    (
+        {"type": "pixelshuffle", "upscale_factor": 2},
+        [1, 6, 3, 3],
+        ["divisible by upscale_factor^2 = 4"],
+    ),
+    (
+        {"type": "pixelunshuffle", "downscale_factor": 2},
+        [1, 1, 5, 4],
+        ["height and width divisible by downscale_factor (2)"],
+    ),
+    (
+        {"type": "upsample", "scale_factor": 2, "mode": "bilinear"},
+        [1, 2, 5],
+        ["4-D input [N, C, ...] for mode 'bilinear'", "use mode 'nearest'"],
+    ),
+    (
+        {"type": "upsample", "scale_factor": 0.2},
+        [1, 2, 3],
+        ["every spatial size at least 1 (it gives [0])", "raise scale_factor"],
+    ),
+    ({"type": "upsample", "scale_factor": 2}, [1, 2, 0], ["only the batch may be empty"]),
+    (
+        {"type": "zeropad1d", "padding": [-3, 1]},
+        [1, 2, 1],
+        ["does not crop dimension 2 below size 0", "crop less"],
+    ),
+    ({"type": "zeropad2d", "padding": 1}, [5], ["at least 2 dimensions to pad"]),
+    # Linear and embedding:
+    ({"type": "linear", "in_features": 3, "out_features": 2}, [], ["send shape [3] or [N, 3]"]),
+    (
+        {"type": "embedding", "num_embeddings": 10, "embedding_dim": 3},
+        [2, 4],
+        ["integer indices (int64), not float32", '"dtype": "int64"'],
+    ),
+    # Activations:
+    ({"type": "activation", "name": "glu"}, [2, 5], ["dimension -1 of even size", "not 5"]),
+    (
+        {"type": "activation", "name": "prelu", "num_parameters": 3},
+        [2, 4, 5],
+        ["3 channels (dimension 1)", "set num_parameters=4 or 1"],
+    ),
+    (
+        {"type": "activation", "name": "prelu", "num_parameters": 3},
+        [3],
+        ["a 0-d or 1-D input has one channel", "set num_parameters=1, or send shape [1, 3]"],
+    ),
+    ({"type": "activation", "name": "log_softmax", "dim": 1}, [], ["set dim between -1 and 0"]),
+    (
+        {"type": "adaptiveavgpool2d", "output_size": [1, 1]},
+        [4, 5],
+        ["4-D input [N, C, H, W] (or 3-D [C, H, W])"],
+    ),
 ]
+
+TRAIN_MISFITS: list[tuple[dict[str, Any], list[int], list[str]]] = [
+    (
+        {"type": "batchnorm1d", "num_features": 3},
+        [1, 3],
+        ["more than one value per channel", '"mode": "eval"'],
+    ),
+    (
+        {"type": "instancenorm1d", "num_features": 3, "track_running_stats": True},
+        [2, 3, 1],
+        ["more than one spatial element"],
+    ),
+]
+"""Misfits of train mode only (batch statistics); in eval mode the same input fits."""
 
 
 @pytest.mark.parametrize(("spec", "shape", "words"), MISFITS)
 def test_misfit_is_a_422_that_teaches(
     client: TestClient, spec: dict[str, Any], shape: list[int], words: list[str]
 ) -> None:
+    check_misfit(client, spec, shape, words, "eval")
+
+
+@pytest.mark.parametrize(("spec", "shape", "words"), TRAIN_MISFITS)
+def test_train_mode_misfit_is_a_422_that_teaches(
+    client: TestClient, spec: dict[str, Any], shape: list[int], words: list[str]
+) -> None:
+    check_misfit(client, spec, shape, words, "train")
+    want = torch_layer(spec).eval()(torch.zeros(shape))  # PyTorch runs it in eval mode
+    assert misfit(SPEC.validate_python(spec), Received(shape, training=False)) is None
+    body = {"layer": spec, "input": {"shape": shape}, "mode": "eval"}
+    assert client.post("/v1/layers/inspect", json=body).json()["output"]["shape"] == [*want.shape]
+
+
+def test_batchnorm_channels_misfit_says_it_verbatim(client: TestClient) -> None:
+    body = {
+        "layer": {"type": "batchnorm2d", "num_features": 20},
+        "input": {"shape": [1, 16, 24, 24]},
+    }
+    problem = client.post("/v1/layers/inspect", json=body).json()
+    assert problem["detail"] == (
+        "batchnorm2d expects 20 channels (dimension 1) but receives [1, 16, 24, 24]; "
+        "set num_features=16"
+    )
+
+
+def check_misfit(
+    client: TestClient, spec: dict[str, Any], shape: list[int], words: list[str], mode: str
+) -> None:
+    """The misfit's words, PyTorch's refusal of the same input in the same mode, and the 422."""
+    training = mode == "train"
     layer = SPEC.validate_python(spec)
-    found = misfit(layer, shape)
+    found = misfit(layer, Received(shape, training=training))
     assert found is not None
     for word in words:  # the explanation itself holds the words, before any route words it
         assert word in found.sentence("the layer", shape), (word, found)
     # PyTorch agrees that this input does not fit.
-    with pytest.raises((RuntimeError, ValueError, IndexError)):
-        torch_layer(spec)(torch.zeros(shape))
-    r = client.post("/v1/layers/inspect", json={"layer": spec, "input": {"shape": shape}})
+    with pytest.raises((RuntimeError, ValueError, IndexError, NotImplementedError)):
+        torch_layer(spec).train(training)(torch.zeros(shape))
+    body = {"layer": spec, "input": {"shape": shape}, "mode": mode}
+    r = client.post("/v1/layers/inspect", json=body)
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
     problem = r.json()

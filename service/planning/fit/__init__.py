@@ -36,7 +36,7 @@ def misfit(spec: LayerSpecBase, received: Received | list[int]) -> Misfit | None
     if not received.dtype.is_floating_point and not isinstance(spec, EmbeddingSpec):
         dtype = str(received.dtype).removeprefix("torch.")
         return Misfit(
-            f"floating-point input but the input is {dtype} (integers are indices: only an "
+            f"floating-point input, not {dtype} (integers are indices: only an "
             "embedding takes them)",
             "send float values (a float dtype), or put an embedding first",
             "dtype-mismatch",
@@ -49,8 +49,17 @@ def output_on_meta(module: nn.Module, received: Received) -> torch.Tensor:
     """Run `module` (built on meta, in the right mode and dtype) on a meta input; return the
     meta output. Allocates nothing. Raises as PyTorch would on real data."""
     module.train(received.training)
+    x = torch.empty(received.shape, dtype=received.dtype, device="meta")
     with torch.no_grad():
-        out = module(torch.empty(received.shape, dtype=received.dtype, device="meta"))
+        try:
+            out = module(x)
+        except RuntimeError as exc:
+            if not received.training or "meta tensors" not in str(exc):
+                raise
+            # A train-mode step that reads a value cannot run on meta (a batch norm with
+            # momentum=None divides by float(num_batches_tracked)); no layer's output shape
+            # depends on the mode, so eval mode gives it.
+            out = module.eval()(x)
     if not isinstance(out, torch.Tensor):
         raise ValueError(f"the layer returns {type(out).__name__}, not a tensor")
     return out
@@ -83,7 +92,14 @@ def fit(
         )
     try:
         return output_on_meta(meta_module, received)
-    except (RuntimeError, ValueError, IndexError, TypeError, NotImplementedError) as exc:
+    except (
+        RuntimeError,
+        ValueError,
+        IndexError,
+        TypeError,
+        NotImplementedError,
+        ArithmeticError,  # a meta decomposition dividing by an empty size
+    ) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         message = f"{who} cannot take an input of shape {shape} (PyTorch: {reason})"
         fix = "change the layer's arguments or the input shape so they agree"

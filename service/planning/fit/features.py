@@ -45,7 +45,7 @@ def embedding(spec: LayerSpecBase, received: Received) -> Misfit | None:
     if received.dtype in INTEGER_DTYPES:
         return None
     return Misfit(
-        f"integer indices (int64) but the input is {str(received.dtype).removeprefix('torch.')}",
+        f"integer indices (int64), not {str(received.dtype).removeprefix('torch.')}",
         'put embedding first and send an int64 input, e.g. {"shape": [1, 8], "dtype": '
         '"int64", "high": ' + str(getattr(spec, "num_embeddings", 10)) + "}",
     )
@@ -59,19 +59,23 @@ BATCH_NORM_RANKS = {
 
 
 def batch_norm(spec: LayerSpecBase, received: Received) -> Misfit | None:
-    """Batch norms: the rank, num_features at dimension 1, and in train mode more than one
-    value per channel (the batch statistics need them)."""
+    """Batch norms: the rank, num_features at dimension 1 (where it sizes a parameter or
+    statistic and the input is not empty), and in train mode more than one value per channel
+    (the batch statistics need them)."""
     ranks, expects, example = BATCH_NORM_RANKS[type(spec)]  # type: ignore[index]
     found = rank_misfit(received, ranks, expects, example)
     if found is not None:
         return found
     channels = received.shape[1]
     want = getattr(spec, "num_features")  # noqa: B009
-    if channels != want:
-        return Misfit(f"{want} channels (dimension 1)", f"set num_features={channels}")
     per_channel = received.shape[0]
     for size in received.shape[2:]:
         per_channel *= size
+    # num_features sizes the affine parameters and running statistics: without either any
+    # channel count runs, and PyTorch takes any empty input.
+    sized = getattr(spec, "affine", True) or getattr(spec, "track_running_stats", True)
+    if channels != want and sized and channels * per_channel:
+        return Misfit(f"{want} channels (dimension 1)", f"set num_features={channels}")
     batch_stats = received.training or not getattr(spec, "track_running_stats", True)
     if batch_stats and per_channel == 1:
         return Misfit(
@@ -87,7 +91,11 @@ def instance_norm(spec: LayerSpecBase, received: Received) -> Misfit | None:
     found = batched_rank(spec, received)
     if found is not None:
         return found
-    if getattr(spec, "affine", False) or getattr(spec, "track_running_stats", False):
+    # Affine parameters need their channels; running statistics too, except for an empty
+    # input in eval mode (PyTorch then reads no statistic).
+    empty = 0 in received.shape
+    tracked = getattr(spec, "track_running_stats", False) and (received.training or not empty)
+    if getattr(spec, "affine", False) or tracked:
         found = channels_fit(spec, received, "num_features")
         if found is not None:
             return found
@@ -124,12 +132,21 @@ def layer_norm(spec: LayerSpecBase, received: Received) -> Misfit | None:
 
 
 def group_norm(spec: LayerSpecBase, received: Received) -> Misfit | None:
-    """GroupNorm: at least [N, C]; C equals num_channels."""
+    """GroupNorm: at least [N, C]; C equals num_channels (with affine parameters), or is at
+    least divisible by num_groups (without, as PyTorch checks)."""
     assert isinstance(spec, GroupNormSpec)
     if received.rank < 2:
         return Misfit("at least 2 dimensions [N, C, *]", "add a batch dimension")
-    if received.shape[1] == spec.num_channels:
+    channels = received.shape[1]
+    if channels == spec.num_channels:
         return None
+    if not spec.affine:
+        if channels % spec.num_groups == 0:
+            return None
+        return Misfit(
+            f"channels (dimension 1) divisible by num_groups ({spec.num_groups})",
+            f"set num_groups to a divisor of {channels}",
+        )
     return Misfit(
         f"{spec.num_channels} channels (dimension 1)",
         f"set num_channels={received.shape[1]} (and num_groups dividing it)",
@@ -144,17 +161,22 @@ def local_response_norm(spec: LayerSpecBase, received: Received) -> Misfit | Non
 
 
 def prelu(spec: LayerSpecBase, received: Received) -> Misfit | None:
-    """PReLU with one slope per channel: dimension 1 holds num_parameters channels."""
+    """PReLU with one slope per channel: dimension 1 holds num_parameters channels (PyTorch
+    counts one channel in a 0-d or 1-D input)."""
     assert isinstance(spec, PReLUSpec)
     if spec.num_parameters == 1:
         return None
-    channel = 1 if received.rank >= 2 else 0
-    if received.rank >= 1 and received.shape[channel] == spec.num_parameters:
+    if received.rank < 2:
+        return Misfit(
+            f"an input [N, C, *] with {spec.num_parameters} channels (dimension 1) for one "
+            "slope each (a 0-d or 1-D input has one channel)",
+            f"set num_parameters=1, or send shape [1, {spec.num_parameters}]",
+        )
+    if received.shape[1] == spec.num_parameters:
         return None
-    got = received.shape[channel] if received.rank >= 1 else None
     return Misfit(
-        f"{spec.num_parameters} channels (dimension {channel}) for one slope each",
-        f"set num_parameters={got} or 1" if got is not None else "set num_parameters=1",
+        f"{spec.num_parameters} channels (dimension 1) for one slope each",
+        f"set num_parameters={received.shape[1]} or 1",
     )
 
 

@@ -1,6 +1,8 @@
 """Misfits of layers that slide over spatial dimensions: convolutions, pools, padding, upsampling
 and pixel shuffles, for 1, 2 and 3 spatial dimensions alike."""
 
+import math
+
 from schemas.layer_specs import ntuple
 from schemas.layer_specs.base import LayerSpecBase
 from schemas.layer_specs.convolution import CONVOLUTIONS
@@ -136,32 +138,66 @@ def pool(spec: LayerSpecBase, received: Received) -> Misfit | None:
         return found
     padding = ntuple(getattr(spec, "padding", 0), n)
     dilation = ntuple(getattr(spec, "dilation", 1), n)
-    return windows_fit(spec, received, padding=padding, dilation=dilation)
+    found = windows_fit(spec, received, padding=padding, dilation=dilation)
+    if found is None or not getattr(spec, "ceil_mode", False):
+        return found
+    # With ceil_mode a last, partial window counts if it starts inside the input (or its
+    # left padding): PyTorch's pooling_output_shape.
+    kernel = ntuple(getattr(spec, "kernel_size"), n)  # noqa: B009
+    stride = ntuple(getattr(spec, "stride", None) or kernel, n)
+    for axis in range(n):
+        size = received.shape[received.rank - n + axis]
+        span = size + 2 * padding[axis] - dilation[axis] * (kernel[axis] - 1) - 1
+        out = (span + stride[axis] - 1) // stride[axis] + 1
+        if (out - 1) * stride[axis] >= size + padding[axis]:
+            out -= 1
+        if out < 1:
+            return found
+    return None
 
 
 def adaptive_pool(spec: LayerSpecBase, received: Received) -> Misfit | None:
-    """Adaptive pools take any spatial size of at least 1."""
+    """Adaptive pools take [N, C, *space] or [C, *space] without an empty dimension after the
+    first. An average pool to size 1 (null keeping a side) is PyTorch's mean over the space,
+    which takes any sizes, and for 2-D and 3-D pools any rank from the spatial one."""
     n = spec.SPATIAL_DIMS or 1
-    found = batched_rank(spec, received)
-    if found is None and 0 in received.shape[received.rank - n :]:
-        return Misfit("a spatial size of at least 1", "use a non-empty input")
-    return found
-
-
-def zero_pad(spec: LayerSpecBase, received: Received) -> Misfit | None:
-    """Zero padding: negative padding crops, but must leave at least one element."""
-    n = spec.SPATIAL_DIMS or 1
+    output_size = getattr(spec, "output_size")  # noqa: B009
+    least = n if isinstance(output_size, int) else n + 1  # a list needs one dimension more
+    if received.rank >= least and spec.TORCH_CLASS.startswith("AdaptiveAvg"):
+        sides = received.shape[received.rank - n :]
+        wanted = ntuple(output_size, n)
+        out = [side if size is None else size for size, side in zip(wanted, sides, strict=True)]
+        if set(out) == {1} and (n > 1 or received.rank in (2, 3)):
+            return None
     found = batched_rank(spec, received)
     if found is not None:
         return found
+    if 0 in received.shape[1:]:  # PyTorch's check, batched or not
+        return Misfit(
+            "sizes of at least 1 after dimension 0 (only the batch may be empty)",
+            "use a non-empty input",
+        )
+    return None
+
+
+def zero_pad(spec: LayerSpecBase, received: Received) -> Misfit | None:
+    """Zero padding: the last N dimensions, of an input of any rank from N (PyTorch's constant
+    padding); negative padding crops, but no dimension below 0 elements."""
+    n = spec.SPATIAL_DIMS or 1
+    if received.rank < n:
+        space = ", ".join(SPACE[n])
+        return Misfit(
+            f"at least {n} dimension{'s' if n > 1 else ''} to pad (the last: {space})",
+            f"reshape the input, e.g. to [1, C, {space}]",
+        )
     pads = ntuple(getattr(spec, "padding"), 2 * n)  # noqa: B009
     # PyTorch's order runs from the last dimension: (left, right, top, bottom, front, back).
     for axis in range(n):
         dim = received.rank - 1 - axis
         before, after = pads[2 * axis], pads[2 * axis + 1]
-        if received.shape[dim] + before + after < 1:
+        if received.shape[dim] + before + after < 0:  # cropping to 0 is fine, as in PyTorch
             return Misfit(
-                f"padding that leaves dimension {dim} at least 1 long (it is "
+                f"padding that does not crop dimension {dim} below size 0 (it is "
                 f"{received.shape[dim]}, padded by {before} and {after})",
                 "crop less (raise the negative padding towards 0)",
             )
@@ -191,6 +227,23 @@ def upsample(spec: LayerSpecBase, received: Received) -> Misfit | None:
                 f"{name} to give one value per spatial dimension ({spatial})",
                 f"give {name} as one number or a list of {spatial}",
             )
+    if 0 in received.shape[1:]:
+        return Misfit(
+            "channels and spatial sizes of at least 1 (only the batch may be empty)",
+            "use a non-empty input, or an empty batch [0, C, ...]",
+        )
+    sides = received.shape[2:]
+    if spec.size is not None:
+        out = list(ntuple(spec.size, spatial))
+    else:
+        assert spec.scale_factor is not None
+        scales = ntuple(spec.scale_factor, spatial)
+        out = [math.floor(side * scale) for side, scale in zip(sides, scales, strict=True)]
+    if min(out) < 1:
+        return Misfit(
+            f"a scale_factor that leaves every spatial size at least 1 (it gives {out})",
+            "raise scale_factor, or give size",
+        )
     return None
 
 
