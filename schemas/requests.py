@@ -19,7 +19,11 @@ DEVICE_PATTERN = r"^(cpu|cuda(:(0|[1-9][0-9]?))?)$"
 EncodingOption = Annotated[
     Encoding,
     Field(
-        description="`json`: flat row-major lists; `base64`: little-endian raw bytes in `data_b64`."
+        description="`json`: flat row-major lists; `base64`: little-endian raw bytes in "
+        "`data_b64`; `safetensors`: the whole response is one safetensors file "
+        "(`application/x-safetensors`: every tensor under a dotted name, the JSON report in its "
+        "header's `__metadata__.report`). `Accept: application/x-safetensors` asks for the "
+        "same."
     ),
 ]
 """How tensor values travel in a response (the `encoding` field of every request)."""

@@ -15,7 +15,7 @@ FloatDType = Literal["float32", "float64", "bfloat16", "float16"]
 """The dtypes a computation runs in (`dtype` of a request)."""
 TensorDType = Literal["float32", "float64", "bfloat16", "float16", "int64"]
 """The dtypes a tensor object may carry: the float dtypes, and int64 (indices, counters)."""
-Encoding = Literal["json", "base64"]
+Encoding = Literal["json", "base64", "safetensors"]
 
 
 class TensorData(StrictModel):
@@ -81,6 +81,11 @@ class TensorOut(ResponseModel):
     data_b64: str | None = Field(
         default=None,
         description="Base64 of the little-endian raw bytes of `dtype` (encoding=base64).",
+    )
+    key: str | None = Field(
+        default=None,
+        description="encoding=safetensors: the name of this tensor's entry in the body (the "
+        "report itself is the header's `__metadata__.report`).",
     )
 
 

@@ -5,7 +5,8 @@ A response is its structure (keys, shapes, stats, table rows), the values of the
 alone:
 - every tensor object costs TENSOR_OBJECT_BYTES for its keys, shape, dtype and stats;
 - values cost JSON_BYTES_PER_VALUE each in a JSON list (orjson's shortest float32 repr is at
-  most 15 characters and a comma), or 4/3 of their raw bytes in base64;
+  most 15 characters and a comma), 4/3 of their raw bytes in base64, or their raw bytes and a
+  header entry in a safetensors body;
 - a picture costs its PNG's worst case (raw pixels plus one filter byte per row, zlib's stored
   blocks and the PNG chunks) in base64, as rendering draws it with default options;
 - text that is known in advance (the model table, reprs) is counted as it will be written.
@@ -28,6 +29,9 @@ TENSOR_OBJECT_BYTES = 640
 """Upper bound of a tensor object without its values: keys, shape, dtype, stats, grad_fn."""
 BASE_BYTES = 2048
 """Upper bound of a response's fixed fields: device, seeds, timings, preprocessing echo."""
+SAFETENSORS_ENTRY_BYTES = 256
+"""Upper bound of one tensor's header entry in a safetensors body (name, dtype, shape, offsets),
+and of the escaping its report object gets inside the header's JSON string."""
 DATA_URI_PREFIX_BYTES = 64
 """`"view":"data:image/png;base64,` and the closing quote."""
 PNG_FIXED_BYTES = 256
@@ -59,14 +63,17 @@ class ResponseEstimate:
         self.add("tensors", TENSOR_OBJECT_BYTES)
         if with_values:
             raw = numel * item_size
-            self.add(
-                "values",
-                numel * JSON_BYTES_PER_VALUE if self.encoding == "json" else base64_bytes(raw),
-            )
+            if self.encoding == "json":
+                self.add("values", numel * JSON_BYTES_PER_VALUE)
+            elif self.encoding == "base64":
+                self.add("values", base64_bytes(raw))
+            else:  # safetensors: the raw bytes, and the entry in the header
+                self.add("values", raw + SAFETENSORS_ENTRY_BYTES)
 
     def text(self, count: int) -> None:
-        """Text known in advance, e.g. a model's table or a module's repr."""
-        self.add("text", count)
+        """Text known in advance, e.g. a model's table or a module's repr (in a safetensors
+        body it sits in a JSON string: its quotes are escaped, at most doubling it)."""
+        self.add("text", 2 * count if self.encoding == "safetensors" else count)
 
     def picture(self, shape: list[int], *, rgb: bool, spatial_dims: int | None = None) -> None:
         """The PNG data URI of a tensor of `shape` as rendering draws it (scale 1, default

@@ -2,15 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Header
 from starlette.responses import Response
 
 from schemas.autograd import AutogradRequest, AutogradResponse
 from schemas.autograd_examples import AUTOGRAD_EXAMPLES
 from service.autograd.run import run_autograd
 from service.errors import PROBLEM_RESPONSES
-from service.orjson_response import OrjsonResponse
+from service.negotiation import encoding_for
 from service.runtime import Runtime, TorchJob, get_runtime
+from service.tensors.safetensors_body import SAFETENSORS_CONTENT, tensor_response
 
 router = APIRouter(prefix="/v1", tags=["autograd"])
 
@@ -19,12 +20,13 @@ router = APIRouter(prefix="/v1", tags=["autograd"])
     "/autograd",
     summary="Build a small computation graph and see every grad_fn and gradient",
     response_model=AutogradResponse,
-    responses=PROBLEM_RESPONSES,
+    responses=PROBLEM_RESPONSES | SAFETENSORS_CONTENT,
     dependencies=[TorchJob],
 )
 def autograd(
     request: Annotated[AutogradRequest, Body(openapi_examples=AUTOGRAD_EXAMPLES)],
     runtime: Annotated[Runtime, Depends(get_runtime)],
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """Make the named leaf tensors (explicit values, a fill, or seeded `randn`; each
     `requires_grad=True` unless it says otherwise), run the `ops` in order (each step names its
@@ -46,4 +48,6 @@ def autograd(
     sigmoid, tanh, matmul, sum, mean (optional `dim`, `keepdim`), view, reshape (`shape`),
     detach.
     """
-    return OrjsonResponse(run_autograd(request, runtime))
+    encoding = encoding_for(request.encoding, accept)
+    request = request.model_copy(update={"encoding": encoding})
+    return tensor_response(run_autograd(request, runtime), encoding)

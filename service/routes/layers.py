@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Header, UploadFile
 from starlette.responses import Response
 
 from schemas.examples import LAYER_EXAMPLES
@@ -11,8 +11,9 @@ from schemas.responses import LayerInspectResponse
 from service.errors import PROBLEM_RESPONSES
 from service.inspection.layer import inspect_layer, render_layer
 from service.inspection.upload_forms import upload_request
-from service.orjson_response import OrjsonResponse
+from service.negotiation import encoding_for
 from service.runtime import Runtime, TorchJob, get_runtime
+from service.tensors.safetensors_body import SAFETENSORS_CONTENT, tensor_response
 
 router = APIRouter(prefix="/v1/layers", tags=["layers"])
 
@@ -21,12 +22,13 @@ router = APIRouter(prefix="/v1/layers", tags=["layers"])
     "/inspect",
     summary="Run one layer forward (and backward) and return everything",
     response_model=LayerInspectResponse,
-    responses=PROBLEM_RESPONSES,
+    responses=PROBLEM_RESPONSES | SAFETENSORS_CONTENT,
     dependencies=[TorchJob],
 )
 def inspect(
     request: Annotated[LayerInspectRequest, Body(openapi_examples=LAYER_EXAMPLES)],
     runtime: Annotated[Runtime, Depends(get_runtime)],
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """Build the layer (`conv2d`, `maxpool2d`, `linear`, `activation` or `flatten`) with
     PyTorch's own arguments, make its input (seeded random values or explicit data), run it
@@ -40,7 +42,9 @@ def inspect(
     An MNIST input may be one digit, listed digits (`indices`) or a DataLoader batch
     (`batch_size`, `shuffle`, `seed`, `batch`, `drop_last`); `labels` then holds the targets.
     """
-    return OrjsonResponse(inspect_layer(request, runtime))
+    encoding = encoding_for(request.encoding, accept)
+    request = request.model_copy(update={"encoding": encoding})
+    return tensor_response(inspect_layer(request, runtime), encoding)
 
 
 IMAGE_FORM_DOC = (
@@ -63,7 +67,7 @@ PNG_RESPONSES = {
     "/inspect/upload",
     summary="Inspect one layer on an uploaded image (multipart form)",
     response_model=LayerInspectResponse,
-    responses=UPLOAD_RESPONSES,
+    responses=UPLOAD_RESPONSES | SAFETENSORS_CONTENT,
     description=IMAGE_FORM_DOC,
     dependencies=[TorchJob],
 )
@@ -77,6 +81,7 @@ def inspect_upload(
     input: Annotated[
         str | None, Form(description="Preprocessing options as JSON (optional).")
     ] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """Like POST /v1/layers/inspect, with the uploaded image, preprocessed to [1, 1, H, W]
     (grayscale, invert, fit and centre, ToTensor, Normalize), as the input, or several
@@ -85,7 +90,9 @@ def inspect_upload(
     request, plan = upload_request(
         spec, input, [file.file for file in image], LayerInspectRequest, runtime.settings
     )
-    return OrjsonResponse(inspect_layer(request, runtime, plan))
+    encoding = encoding_for(request.encoding, accept)
+    request = request.model_copy(update={"encoding": encoding})
+    return tensor_response(inspect_layer(request, runtime, plan), encoding)
 
 
 @router.post(

@@ -20,10 +20,11 @@ from service.inspection.catalog import architecture_catalog
 from service.inspection.model import inspect_model, render_model
 from service.inspection.summary import render_text, summarize_model
 from service.inspection.upload_forms import model_form
-from service.negotiation import wants_text
+from service.negotiation import encoding_for, wants_text
 from service.orjson_response import OrjsonResponse
 from service.routes.layers import PNG_RESPONSES, UPLOAD_RESPONSES
 from service.runtime import Runtime, TorchJob, get_runtime
+from service.tensors.safetensors_body import SAFETENSORS_CONTENT, tensor_response
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -40,12 +41,13 @@ TEXT_RESPONSE: dict[int | str, dict[str, Any]] = {
     "/inspect",
     summary="Run a pipeline of layers forward (and backward) and look at every layer",
     response_model=ModelInspectResponse,
-    responses=PROBLEM_RESPONSES,
+    responses=PROBLEM_RESPONSES | SAFETENSORS_CONTENT,
     dependencies=[TorchJob],
 )
 def inspect(
     request: Annotated[ModelInspectRequest, Body(openapi_examples=MODEL_EXAMPLES)],
     runtime: Annotated[Runtime, Depends(get_runtime)],
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """Build `layers` as an `nn.Sequential` (same specs as /v1/layers/inspect), make the input,
     run it forward on the chosen device, and backward when `backward` is given.
@@ -63,7 +65,9 @@ def inspect(
     yields (`batch_size`, `batch`), with the seed's ToTensor and Normalize; `labels` then holds
     the targets and, for an [N, 10] output, the argmax per sample and how many match.
     """
-    return OrjsonResponse(inspect_model(request, runtime))
+    encoding = encoding_for(request.encoding, accept)
+    request = request.model_copy(update={"encoding": encoding})
+    return tensor_response(inspect_model(request, runtime), encoding)
 
 
 @router.post(
@@ -111,7 +115,7 @@ FORM_RESPONSES = UPLOAD_RESPONSES
     "/inspect/upload",
     summary="Inspect a model with uploaded images and/or safetensors weights (multipart form)",
     response_model=ModelInspectResponse,
-    responses=FORM_RESPONSES,
+    responses=FORM_RESPONSES | SAFETENSORS_CONTENT,
     description=MODEL_FORM_DOC,
     dependencies=[TorchJob],
 )
@@ -129,6 +133,7 @@ def inspect_upload(
     input: Annotated[
         str | None, Form(description="Preprocessing options as JSON (with images).")
     ] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """Like POST /v1/models/inspect, with uploaded images as the input (each preprocessed to
     [1, H, W]; several make one batch [N, 1, H, W] in the order sent; the response echoes each
@@ -144,7 +149,9 @@ def inspect_upload(
         ModelInspectRequest,
         runtime.settings,
     )
-    return OrjsonResponse(inspect_model(request, runtime, plan, data))
+    encoding = encoding_for(request.encoding, accept)
+    request = request.model_copy(update={"encoding": encoding})
+    return tensor_response(inspect_model(request, runtime, plan, data), encoding)
 
 
 @router.post(

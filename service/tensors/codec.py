@@ -15,6 +15,7 @@ import torch
 from schemas.tensors import Encoding, TensorData
 from service.errors import unprocessable
 from service.planning.limits import check_elements, numel
+from service.tensors.safetensors_body import TensorValues
 from service.tensors.stats import SMALL_STATS, stats
 
 TORCH_DTYPES: dict[str, torch.dtype] = {
@@ -183,6 +184,9 @@ def encode(tensor: torch.Tensor, *, with_values: bool, encoding: Encoding) -> di
     }
     if with_values:
         flat = t.cpu().contiguous().reshape(-1)
+        if encoding == "safetensors":
+            out["values"] = TensorValues(t)  # written into the body by SafetensorsResponse
+            return out
         if encoding == "base64":
             if flat.dtype == torch.bfloat16:
                 flat = flat.view(torch.int16)  # the same bytes; numpy has no bfloat16

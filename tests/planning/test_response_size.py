@@ -41,7 +41,7 @@ LONG_FLOATS = [-1.2345678e-30 * (i + 1) for i in range(64)]
 
 
 def _cases() -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for encoding in ("json", "base64"):
+    for encoding in ("json", "base64", "safetensors"):
         for include in INCLUDES:
             extra: dict[str, Any] = {"encoding": encoding}
             if include is not None:
