@@ -1,6 +1,7 @@
 """The client imports and runs without torch: in a subprocess where importing torch fails, every
 module of the package imports, and an inspection against the live server gives numpy arrays
-(bfloat16 as float32) equal to the torch tensors of a client here."""
+(bfloat16 as float32) equal to the torch tensors of a client here. The README's five-line
+example prints, against the live server, what the README shows."""
 
 import json
 import pkgutil
@@ -59,3 +60,27 @@ def test_the_client_runs_without_torch(live_server: Server, live: Client) -> Non
         assert isinstance(tensor, torch.Tensor) and tensor.dtype == torch.bfloat16
         assert (module, dtype) == ("numpy", "float32")
         np.testing.assert_array_equal(np.array(values, dtype=np.float32), tensor.float().numpy())
+
+
+def readme_example() -> tuple[str, str]:
+    """The README's Python client example and the output it shows."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## Python client\n", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0]
+    return code, shown
+
+
+def test_the_readme_example_prints_what_the_readme_shows(live_server: Server) -> None:
+    code, shown = readme_example()
+    assert len(code.strip().splitlines()) == 5
+    url = "http://127.0.0.1:8000"
+    assert url in code
+    code = code.replace(url, live_server.url).replace(
+        f'Client("{live_server.url}")', f'Client("{live_server.url}", api_key="{API_KEY}")'
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == shown
