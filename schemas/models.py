@@ -196,6 +196,16 @@ class LayerRow(ResponseModel):
     class_name: str = Field(description="The module's class, e.g. `Conv2d`.")
     repr: str = Field(description="One line: the class and its own arguments.")
     call: int = Field(description="Which call of this module the row is, from 0.")
+    executed: bool = Field(
+        description="Whether the module ran itself; false for a container that never runs "
+        "(a `ModuleList`), listed above its children where they run, as torchinfo lists it "
+        "(its shapes are then empty)."
+    )
+    recursive: bool = Field(
+        description="The module already has a row above (a second call, or a container "
+        "listed again): torchinfo's `(recursive)`; its parameters are not counted again in "
+        "the totals."
+    )
     input_shape: ShapeOut
     output_shape: ShapeOut
     parameter_count: int = Field(
