@@ -159,9 +159,16 @@ class ModelTotals(ResponseModel):
 
     input_shape: list[int]
     output_shape: list[int]
-    parameter_count: int
+    parameter_count: int = Field(
+        description="torchinfo's Total params: every leaf row's parameters plus every "
+        "container row's leftover (its own, and its children's that no row lists, such as "
+        "GoogLeNet's auxiliary classifiers in eval mode); recursive rows are not counted again."
+    )
     trainable_parameter_count: int
-    parameter_bytes: int = Field(description="Bytes of all parameters (torchinfo's Params size).")
+    parameter_bytes: int = Field(
+        description="torchinfo's Params size: bytes of the leaf rows' parameters (a container's "
+        "own, such as ViT's class token, are left out, as torchinfo leaves them out)."
+    )
     flops: int = Field(
         description="Forward FLOPs as FlopCounterMode counts them (multiply-add = 2; only "
         "matmul/convolution ops)."
@@ -213,7 +220,10 @@ class LayerRow(ResponseModel):
     )
     trainable_parameter_count: int
     parameter_bytes: int
-    output_bytes: int = Field(description="Bytes of the output (the computation's dtype).")
+    output_bytes: int = Field(
+        description="Bytes of the output, of its first tensor where it returns several (as "
+        "torchinfo counts them)."
+    )
     flops: int = Field(description="Forward FLOPs of this layer (multiply-add = 2).")
 
 
