@@ -1,16 +1,21 @@
 """service/inspection/summary.py: the text table is torchinfo's, line for line, plus FLOPs."""
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import torch
+import torch.utils._pytree as pytree
 from fastapi.testclient import TestClient
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from schemas.examples import SEED_PIPELINE
+from service.inspection import summary
 from service.inspection.summary import render_text
 from service.networks import zoo
 from service.planning.fit import Received
 from service.planning.tree_plan import plan_tree
+from service.routes import models as model_routes
 from tests.odd_modules import ODD_MODULES
 from tests.pipelines import PIPELINES, direct_model
 from tests.torchinfo_reference import meta_model, reference
@@ -66,3 +71,79 @@ def test_text_table_of_odd_modules_is_torchinfos(name: str) -> None:
     ref = reference(theirs, size, "meta")
     for depth in (1, 2, 3, 4):
         assert render_text(tree, depth).splitlines() == ref.expected_text(depth), depth
+
+
+class RealTensors(TorchDispatchMode):
+    """Every ATen op that runs while active (in its thread) is counted, and each one that
+    returns a tensor off the meta device (one with memory) is recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops = 0
+        self.real: list[tuple[str, list[int]]] = []
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        self.ops += 1
+        for value in pytree.tree_leaves(out):
+            if isinstance(value, torch.Tensor) and value.device.type != "meta":
+                self.real.append((f"{func} on {value.device}", list(value.shape)))
+        return out
+
+
+@pytest.fixture
+def watched(monkeypatch: pytest.MonkeyPatch) -> list[RealTensors]:
+    """The summary route's work (JSON and text) runs under a RealTensors mode, entered in the
+    thread that answers the request; the modes, one per request."""
+    modes: list[RealTensors] = []
+
+    def watch(work: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            mode = RealTensors()
+            modes.append(mode)
+            with mode:
+                return work(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(model_routes, "summarize_model", watch(summary.summarize_model))
+    monkeypatch.setattr(model_routes, "summary_text", watch(summary.summary_text))
+    return modes
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        {"model": {"torchvision": "resnet50"}, "input_shape": [64, 3, 224, 224]},
+        {"model": {"torchvision": "convnext_large"}},
+        {"model": {"torchvision": "vit_h_14"}},
+    ],
+    ids=["resnet50-64", "convnext_large", "vit_h_14"],
+)
+def test_summary_creates_no_tensor_with_memory(
+    client: TestClient, watched: list[RealTensors], request_body: dict[str, Any]
+) -> None:
+    """Building the model, its forward pass with FLOPs counted, the table and the text: every
+    tensor on meta."""
+    as_json = client.post("/v1/models/summary", json=request_body)
+    as_text = client.post("/v1/models/summary?format=text", json=request_body)
+    assert as_json.status_code == as_text.status_code == 200
+    assert len(watched) == 2
+    for mode in watched:
+        assert mode.ops > 1000  # the mode saw the build and the forward pass
+        assert mode.real == []
+
+
+def test_regnet_summary_creates_only_its_width_arithmetic(
+    client: TestClient, watched: list[RealTensors]
+) -> None:
+    """RegNet's builder computes its stage widths with tensors (one number per block) and reads
+    them with `.tolist()`: those few numbers are real; every parameter and activation is on
+    meta. regnet_y_128gf: 27 blocks, 644,812,894 parameters."""
+    response = client.post("/v1/models/summary", json={"model": {"torchvision": "regnet_y_128gf"}})
+    assert response.status_code == 200
+    assert response.json()["summary"]["parameter_count"] == 644_812_894
+    (mode,) = watched
+    assert mode.ops > 1000
+    assert mode.real, "the widths are computed on the CPU"
+    assert all(len(shape) <= 1 and sum(shape) <= 27 for _, shape in mode.real), mode.real
