@@ -93,7 +93,7 @@ def _regnet_widths_on_cpu() -> Iterator[None]:
     """Compute RegNet's stage widths (tensor arithmetic on a few dozen numbers, then
     `.tolist()`) on the CPU inside a meta device context, so that the model itself is built on
     meta without a byte of parameter memory."""
-    original = regnet.BlockParams.from_init_params.__func__  # type: ignore[attr-defined]
+    original = regnet.BlockParams.from_init_params.__func__
 
     def on_cpu(cls: type, *args: Any, **kwargs: Any) -> Any:
         with torch.device("cpu"):
