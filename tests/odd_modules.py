@@ -1,7 +1,8 @@
 """Small hand-made modules with every case of torchinfo's listing that torchvision's
 classification models lack: a module with parameters called twice, containers that never run
 and are entered more than once, a module reachable by two paths, a container with parameters of
-its own, frozen parameters, a tuple output, modules that never run, rows deeper than shown."""
+its own, frozen parameters, tied weights, a tuple output, modules that never run, rows deeper
+than shown."""
 
 from collections.abc import Callable
 
@@ -81,10 +82,37 @@ class TwoPaths(nn.Module):
         return self.second(self.first(x))
 
 
+class TiedPair(nn.Module):
+    """Two layers sharing one weight (tied, as a language model's embedding and output)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encode = nn.Linear(8, 8)
+        self.decode = nn.Linear(8, 8)
+        self.decode.weight = self.encode.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(torch.relu(self.encode(x)))
+
+
+class Tied(nn.Module):
+    """A container of tied layers: its row counts the shared weight once (80), each layer's
+    row its own (72 each); torchinfo's total counts it once per layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pair = TiedPair()
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pair(x))
+
+
 ODD_MODULES: dict[str, tuple[Callable[[], nn.Module], list[int]]] = {
     "called_twice": (CalledTwice, [2, 8]),
     "interleaved": (Interleaved, [2, 8]),
     "two_heads": (TwoHeads, [2, 8]),
     "two_paths": (TwoPaths, [2, 8]),
+    "tied": (Tied, [2, 8]),
 }
 """Name -> (constructor, input size)."""

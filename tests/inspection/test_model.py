@@ -125,11 +125,7 @@ def test_table_equals_summary(client: TestClient) -> None:
     assert inspected["summary"] == table["summary"]
     assert inspected["warnings"] == table["warnings"]
     trimmed = [
-        {
-            k: v
-            for k, v in row.items()
-            if k not in ("output", "parameters", "buffers", "selected")
-        }
+        {k: v for k, v in row.items() if k not in ("output", "parameters", "buffers", "selected")}
         for row in inspected["layers"]
     ]
     assert trimmed == table["layers"]

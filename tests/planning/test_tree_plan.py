@@ -49,10 +49,16 @@ def test_several_outputs_are_all_listed() -> None:
     assert split["output_bytes"] == 2 * 8 * 4  # torchinfo's: the first tensor's
 
 
-def test_torchinfo_counts_a_layer_on_two_paths_more_than_once() -> None:
-    """torchinfo's Total params for TwoPaths is 3 x the 72 parameters it has; the table is
-    torchinfo's, so it says so too (no pipeline or torchvision model shares a module)."""
-    tree, ref = planned("two_paths")
-    model = nn.Linear(8, 8)
-    assert ref.stats.total_params == 3 * sum(p.numel() for p in model.parameters())
-    assert tree.table()["summary"]["parameter_count"] == ref.stats.total_params
+@pytest.mark.parametrize(
+    ("name", "unique", "torchinfos"), [("two_paths", 72, 216), ("tied", 98, 162)]
+)
+def test_shared_parameters_in_the_total_as_torchinfo_counts_them(
+    name: str, unique: int, torchinfos: int
+) -> None:
+    """torchinfo's Total params counts a layer on two paths once per listing and a tied weight
+    once per layer; the table is torchinfo's, so it does too (no pipeline or torchvision model
+    shares a module or a parameter: their totals are exact)."""
+    tree, ref = planned(name)
+    assert sum(p.numel() for p in ODD_MODULES[name][0]().parameters()) == unique
+    assert ref.stats.total_params == torchinfos
+    assert tree.table()["summary"]["parameter_count"] == torchinfos
