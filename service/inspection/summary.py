@@ -121,7 +121,7 @@ def render_text(tree: TreePlan, depth: int) -> str:
                 f"{call.flops:,}" if call.flops else "--",
             )
         )
-    summary = tree.table(0)["summary"]
+    summary = tree.summary()
     total, trainable = summary["parameter_count"], summary["trainable_parameter_count"]
     out += [
         divider,

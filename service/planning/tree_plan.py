@@ -4,8 +4,10 @@ request selects.
 `plan_tree` runs the model (built on meta, in the run's dtype and mode) on a meta input with a
 row-collecting hook on every module (service.networks.module_tree), so shapes, parameter counts
 and FLOPs of every module are known before anything real exists. A forward that fails names the
-innermost module that was running. `TreePlan.table(depth)` gives the rows down to `depth` (as
-torchinfo's `depth`) and the totals; `select` resolves names and glob patterns to rows.
+innermost module that was running. `TreePlan.table(depth)` gives torchinfo's listing down to
+`depth` (as torchinfo's `depth`: containers that never ran themselves included, second calls
+marked recursive) and torchinfo's totals (`count_rows`, `totals_of`: leaves plus containers'
+leftovers); `select` resolves names and glob patterns to the calls that ran.
 """
 
 import fnmatch
@@ -177,12 +179,11 @@ class TreePlan:
         """torchinfo's totals."""
         return totals_of(self.listed, self.counted)
 
-    def table(self, depth: int | None = None) -> dict[str, Any]:
-        """The `summary`, `layers` (the listing but the model's row, down to `depth`, as
-        torchinfo shows it; all when None) and `warnings`."""
+    def summary(self) -> dict[str, Any]:
+        """The totals of the table: shapes, torchinfo's counts and bytes, FLOPs."""
         totals = self.totals
         input_bytes = numel(self.input_shape) * self.input_dtype.itemsize
-        summary = {
+        return {
             "input_shape": self.input_shape,
             "output_shape": self.output_shape,
             "parameter_count": totals.parameters,
@@ -193,12 +194,16 @@ class TreePlan:
             "forward_backward_bytes": totals.pass_bytes,
             "total_bytes": input_bytes + totals.pass_bytes + totals.parameter_bytes,
         }
+
+    def table(self, depth: int | None = None) -> dict[str, Any]:
+        """The `summary`, `layers` (the listing but the model's row, down to `depth`, as
+        torchinfo shows it; all when None) and `warnings`."""
         shown = [
             row_of(i - 1, call, counts)
             for i, (call, counts) in enumerate(zip(self.listed, self.counted, strict=True))
             if i > 0 and (depth is None or call.depth <= depth)
         ]
-        return {"summary": summary, "layers": shown, "warnings": self.warnings}
+        return {"summary": self.summary(), "layers": shown, "warnings": self.warnings}
 
     def names(self) -> list[str]:
         """The qualified names of the modules that ran, in first-call order."""
