@@ -23,6 +23,11 @@ from tests.torchinfo_reference import meta_model, reference
 CASES = [(SEED_PIPELINE, [1, 1, 28, 28]), *PIPELINES[::4]]
 
 
+def torchinfo_lines(layers: list[dict[str, Any]], shape: list[int]) -> list[str]:
+    """torchinfo's own table of the same pipeline built from torch.nn, as lines."""
+    return reference(direct_model(layers), shape, "cpu").text(3)
+
+
 @pytest.mark.parametrize(("layers", "shape"), CASES)
 def test_text_table_is_torchinfos_with_a_flops_column(
     client: TestClient, layers: list[dict[str, Any]], shape: list[int]
