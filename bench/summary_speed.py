@@ -17,9 +17,9 @@ service's answer must agree with the floor (output shape, FLOPs), so both do the
 
 In-process by default (FastAPI's TestClient on `create_app`, as the tests run it); `--server`
 starts the real service (`layerscope serve`) on a loopback port and uses one keep-alive
-connection. Cases: every SUMMARY_EXAMPLES body (default: `large_batch`, [64, 3, 1024, 1024]).
-A model the service takes by name (torchvision's resnet50 on [64, 3, 224, 224], say) is one more
-`Case`: its body and `model=lambda: torchvision.models.resnet50()`.
+connection. Cases: every SUMMARY_EXAMPLES body (default: `large_batch`, [64, 3, 1024, 1024]),
+and `resnet50_batch64`: torchvision's resnet50 by name on [64, 3, 224, 224] (its floor builds
+`torchvision.models.resnet50(weights=None)` on meta).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from typing import Any
 
 import orjson
 import torch
+import torchvision
 from fastapi.testclient import TestClient
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -73,7 +74,18 @@ def example_case(name: str) -> Case:
     return Case(name, body, lambda: plain_torch.sequential(layers), list(body["input_shape"]))
 
 
-CASES: dict[str, Case] = {name: example_case(name) for name in SUMMARY_EXAMPLES}
+RESNET50_BATCH = Case(
+    "resnet50_batch64",
+    {"model": {"torchvision": "resnet50"}, "input_shape": [64, 3, 224, 224]},
+    lambda: torchvision.models.resnet50(weights=None),
+    [64, 3, 224, 224],
+)
+"""A real network by name: torchvision's resnet50 on a batch of 64 (issue 13's "well under a
+second")."""
+
+CASES: dict[str, Case] = {name: example_case(name) for name in SUMMARY_EXAMPLES} | {
+    RESNET50_BATCH.name: RESNET50_BATCH
+}
 
 
 def meta_floor(case: Case) -> tuple[float, list[int], int]:

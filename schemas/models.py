@@ -159,9 +159,16 @@ class ModelTotals(ResponseModel):
 
     input_shape: list[int]
     output_shape: list[int]
-    parameter_count: int
+    parameter_count: int = Field(
+        description="torchinfo's Total params: every leaf row's parameters plus every "
+        "container row's leftover (its own, and its children's that no row lists, such as "
+        "GoogLeNet's auxiliary classifiers in eval mode); recursive rows are not counted again."
+    )
     trainable_parameter_count: int
-    parameter_bytes: int = Field(description="Bytes of all parameters (torchinfo's Params size).")
+    parameter_bytes: int = Field(
+        description="torchinfo's Params size: bytes of the leaf rows' parameters (a container's "
+        "own, such as ViT's class token, are left out, as torchinfo leaves them out)."
+    )
     flops: int = Field(
         description="Forward FLOPs as FlopCounterMode counts them (multiply-add = 2; only "
         "matmul/convolution ops)."
@@ -196,6 +203,16 @@ class LayerRow(ResponseModel):
     class_name: str = Field(description="The module's class, e.g. `Conv2d`.")
     repr: str = Field(description="One line: the class and its own arguments.")
     call: int = Field(description="Which call of this module the row is, from 0.")
+    executed: bool = Field(
+        description="Whether the module ran itself; false for a container that never runs "
+        "(a `ModuleList`), listed above its children where they run, as torchinfo lists it "
+        "(its shapes are then empty)."
+    )
+    recursive: bool = Field(
+        description="The module already has a row above (a second call, or a container "
+        "listed again): torchinfo's `(recursive)`; its parameters are not counted again in "
+        "the totals."
+    )
     input_shape: ShapeOut
     output_shape: ShapeOut
     parameter_count: int = Field(
@@ -203,7 +220,10 @@ class LayerRow(ResponseModel):
     )
     trainable_parameter_count: int
     parameter_bytes: int
-    output_bytes: int = Field(description="Bytes of the output (the computation's dtype).")
+    output_bytes: int = Field(
+        description="Bytes of the output, of its first tensor where it returns several (as "
+        "torchinfo counts them)."
+    )
     flops: int = Field(description="Forward FLOPs of this layer (multiply-add = 2).")
 
 

@@ -18,11 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from unittest import mock
 
 import torch
 import torchvision
 from torch import nn
-from torchvision.models import get_model_builder, get_model_weights, list_models
+from torchvision.models import get_model_builder, get_model_weights, list_models, regnet
 
 from service.errors import unprocessable
 
@@ -87,6 +88,21 @@ def _parameters_on_meta() -> Iterator[None]:
         nn.Module.register_buffer = register_buffer  # type: ignore[method-assign]
 
 
+@contextmanager
+def _regnet_widths_on_cpu() -> Iterator[None]:
+    """Compute RegNet's stage widths (tensor arithmetic on a few dozen numbers, then
+    `.tolist()`) on the CPU inside a meta device context, so that the model itself is built on
+    meta without a byte of parameter memory."""
+    original = regnet.BlockParams.from_init_params.__func__
+
+    def on_cpu(cls: type, *args: Any, **kwargs: Any) -> Any:
+        with torch.device("cpu"):
+            return original(cls, *args, **kwargs)
+
+    with mock.patch.object(regnet.BlockParams, "from_init_params", classmethod(on_cpu)):
+        yield
+
+
 _REGISTRATION_LOCK = threading.Lock()
 
 
@@ -100,8 +116,14 @@ def build(name: str, kwargs: dict[str, Any], *, meta: bool) -> nn.Module:
         with torch.device("meta"):
             return builder(weights=None, **kwargs)
     except NotImplementedError:  # RegNet computes its widths with tensors
-        with _REGISTRATION_LOCK, _parameters_on_meta():
-            return builder(weights=None, **kwargs)
+        pass
+    with _REGISTRATION_LOCK:
+        try:
+            with torch.device("meta"), _regnet_widths_on_cpu():
+                return builder(weights=None, **kwargs)
+        except NotImplementedError:  # another builder that computes with tensors
+            with _parameters_on_meta():
+                return builder(weights=None, **kwargs)
 
 
 def _simple(annotation: Any) -> type | None:

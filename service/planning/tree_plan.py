@@ -4,13 +4,16 @@ request selects.
 `plan_tree` runs the model (built on meta, in the run's dtype and mode) on a meta input with a
 row-collecting hook on every module (service.networks.module_tree), so shapes, parameter counts
 and FLOPs of every module are known before anything real exists. A forward that fails names the
-innermost module that was running. `TreePlan.table(depth)` gives the rows down to `depth` (as
-torchinfo's `depth`) and the totals; `select` resolves names and glob patterns to rows.
+innermost module that was running. `TreePlan.table(depth)` gives torchinfo's listing down to
+`depth` (as torchinfo's `depth`: containers that never ran themselves included, second calls
+marked recursive) and torchinfo's totals (`count_rows`, `totals_of`: leaves plus containers'
+leftovers); `select` resolves names and glob patterns to the calls that ran.
 """
 
 import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import torch
@@ -19,7 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from schemas.layer_specs import ALL_SPECS
 from service.errors import ProblemError, field_error, unprocessable
-from service.networks.module_tree import ModuleCall, hooked
+from service.networks.module_tree import ModuleCall, hooked, listing
 from service.planning.fit import Received
 from service.planning.limits import check_elements, numel
 
@@ -48,12 +51,51 @@ def type_of(module: nn.Module) -> str:
     return API_TYPES.get(name, name.lower())
 
 
-def row_of(index: int, call: ModuleCall) -> dict[str, Any]:
-    """One module call as a row of the table."""
-    total, trainable, size = call.parameter_counts()
-    output = call.output_shape
-    flat = output if output and isinstance(output[0], int) else []
-    itemsize = call.output_dtype.itemsize if call.output_dtype is not None else 4
+@dataclass(frozen=True)
+class RowCounts:
+    """The parameter counts of one row of the listing, as torchinfo counts them."""
+
+    parameters: int
+    """The module's parameters, its children's included (each shared one once)."""
+    trainable: int
+    size: int
+    """Bytes of `parameters`."""
+    leftover: int
+    """torchinfo's `leftover_params`: those the rows below it (its descendants in the
+    listing, recursive ones left out) do not count."""
+    leftover_trainable: int
+    leaf: bool
+    """The module has no children."""
+
+
+def count_rows(listed: Sequence[ModuleCall]) -> list[RowCounts]:
+    """Every row's counts, with torchinfo's leftovers: a row's parameters less, for each
+    non-recursive row below it up to the next row no deeper than it, that row's parameters
+    (a leaf's) or its leftover (a container's)."""
+    own: dict[int, tuple[int, int, int, bool]] = {}
+    for call in listed:
+        if id(call.module) not in own:
+            own[id(call.module)] = (*call.parameter_counts(), call.is_leaf)
+    n = len(listed)
+    left: list[tuple[int, int]] = [(0, 0)] * n
+    for i in reversed(range(n)):
+        total, trainable, _, _ = own[id(listed[i].module)]
+        j = i + 1
+        while j < n and listed[j].depth > listed[i].depth:
+            if not listed[j].recursive:
+                below_total, below_trainable, _, leaf = own[id(listed[j].module)]
+                below = (below_total, below_trainable) if leaf else left[j]
+                total, trainable = total - below[0], trainable - below[1]
+            j += 1
+        left[i] = (total, trainable)
+    return [
+        RowCounts(*own[id(call.module)][:3], *left[i], own[id(call.module)][3])
+        for i, call in enumerate(listed)
+    ]
+
+
+def row_of(index: int, call: ModuleCall, counts: RowCounts) -> dict[str, Any]:
+    """One row of the listing as a row of the table."""
     return {
         "index": index,
         "name": call.name,
@@ -62,14 +104,48 @@ def row_of(index: int, call: ModuleCall) -> dict[str, Any]:
         "class_name": call.class_name,
         "repr": call.one_line_repr(),
         "call": call.call,
+        "executed": call.executed,
+        "recursive": call.recursive,
         "input_shape": call.input_shape,
-        "output_shape": output,
-        "parameter_count": total,
-        "trainable_parameter_count": trainable,
-        "parameter_bytes": size,
-        "output_bytes": numel(flat) * itemsize if flat else 0,
+        "output_shape": call.output_shape,
+        "parameter_count": counts.parameters,
+        "trainable_parameter_count": counts.trainable,
+        "parameter_bytes": counts.size,
+        "output_bytes": call.output_bytes,
         "flops": call.flops,
     }
+
+
+@dataclass(frozen=True)
+class Totals:
+    """torchinfo's totals (`ModelStatistics`) of a listing."""
+
+    parameters: int
+    """Leaves' parameters plus containers' leftovers (each clipped at 0), recursive rows left
+    out: every parameter once, however often its module runs."""
+    trainable: int
+    parameter_bytes: int
+    """Bytes of the leaves' parameters (recursive rows left out)."""
+    pass_bytes: int
+    """2 x the output bytes of every leaf row with parameters (recursive ones too)."""
+
+
+def totals_of(listed: Sequence[ModuleCall], counted: Sequence[RowCounts]) -> Totals:
+    """The totals as torchinfo's `ModelStatistics` adds them up."""
+    parameters = trainable = parameter_bytes = pass_bytes = 0
+    for call, counts in zip(listed, counted, strict=True):
+        if counts.leaf:
+            if counts.parameters > 0:
+                pass_bytes += 2 * call.output_bytes
+            if call.recursive:
+                continue
+            parameters += counts.parameters
+            trainable += counts.trainable
+            parameter_bytes += counts.size
+        elif not call.recursive:
+            parameters += max(counts.leftover, 0)
+            trainable += max(counts.leftover_trainable, 0)
+    return Totals(parameters, trainable, parameter_bytes, pass_bytes)
 
 
 @dataclass
@@ -80,6 +156,9 @@ class TreePlan:
     root: ModuleCall
     rows: list[ModuleCall]
     """Every call of every module but the model itself, in call order."""
+    listed: list[ModuleCall]
+    """torchinfo's listing: the model's row, then `rows` with the containers that never ran
+    themselves inserted above their children (module_tree.listing)."""
     input_shape: list[int]
     input_dtype: torch.dtype
     output: torch.Tensor
@@ -90,29 +169,41 @@ class TreePlan:
         """The model's output shape."""
         return list(self.output.shape)
 
-    def table(self, depth: int | None = None) -> dict[str, Any]:
-        """The `summary`, `layers` (rows down to `depth`; all when None) and `warnings`."""
-        rows = [row_of(i, call) for i, call in enumerate(self.rows)]
-        total, trainable, size = self.root.parameter_counts()
+    @cached_property
+    def counted(self) -> list[RowCounts]:
+        """The counts of every row of `listed`."""
+        return count_rows(self.listed)
+
+    @cached_property
+    def totals(self) -> Totals:
+        """torchinfo's totals."""
+        return totals_of(self.listed, self.counted)
+
+    def summary(self) -> dict[str, Any]:
+        """The totals of the table: shapes, torchinfo's counts and bytes, FLOPs."""
+        totals = self.totals
         input_bytes = numel(self.input_shape) * self.input_dtype.itemsize
-        pass_bytes = sum(
-            2 * row["output_bytes"]
-            for row, call in zip(rows, self.rows, strict=True)
-            if call.is_leaf and row["parameter_count"] > 0
-        )
-        summary = {
+        return {
             "input_shape": self.input_shape,
             "output_shape": self.output_shape,
-            "parameter_count": total,
-            "trainable_parameter_count": trainable,
-            "parameter_bytes": size,
+            "parameter_count": totals.parameters,
+            "trainable_parameter_count": totals.trainable,
+            "parameter_bytes": totals.parameter_bytes,
             "flops": self.root.flops,
             "input_bytes": input_bytes,
-            "forward_backward_bytes": pass_bytes,
-            "total_bytes": input_bytes + pass_bytes + size,
+            "forward_backward_bytes": totals.pass_bytes,
+            "total_bytes": input_bytes + totals.pass_bytes + totals.parameter_bytes,
         }
-        shown = [row for row in rows if depth is None or row["depth"] <= depth]
-        return {"summary": summary, "layers": shown, "warnings": self.warnings}
+
+    def table(self, depth: int | None = None) -> dict[str, Any]:
+        """The `summary`, `layers` (the listing but the model's row, down to `depth`, as
+        torchinfo shows it; all when None) and `warnings`."""
+        shown = [
+            row_of(i - 1, call, counts)
+            for i, (call, counts) in enumerate(zip(self.listed, self.counted, strict=True))
+            if i > 0 and (depth is None or call.depth <= depth)
+        ]
+        return {"summary": self.summary(), "layers": shown, "warnings": self.warnings}
 
     def names(self) -> list[str]:
         """The qualified names of the modules that ran, in first-call order."""
@@ -192,7 +283,8 @@ def plan_tree(
             title="Model too large",
             context={"flops": str(root.flops)},
         )
-    return TreePlan(model, root, rows, list(received.shape), received.dtype, output, [])
+    listed = listing(walk.rows)
+    return TreePlan(model, root, rows, listed, list(received.shape), received.dtype, output, [])
 
 
 def _misfit(

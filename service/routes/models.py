@@ -18,7 +18,7 @@ from schemas.models import (
 from service.errors import PROBLEM_RESPONSES
 from service.inspection.catalog import architecture_catalog
 from service.inspection.model import inspect_model, render_model
-from service.inspection.summary import render_text, summarize_model
+from service.inspection.summary import summarize_model, summary_text
 from service.inspection.upload_forms import model_form
 from service.negotiation import encoding_for, wants_text
 from service.orjson_response import OrjsonResponse
@@ -91,10 +91,9 @@ def summary(
     estimate. Nothing is allocated and no data is computed, so large shapes answer in
     milliseconds. The table equals the one /v1/models/inspect returns for the same model.
     """
-    table = summarize_model(request, runtime.settings)
     if wants_text(format, accept):
-        return PlainTextResponse(render_text(table))
-    return OrjsonResponse(table)
+        return PlainTextResponse(summary_text(request, runtime.settings))
+    return OrjsonResponse(summarize_model(request, runtime.settings))
 
 
 WEIGHTS_FORMS = ("/v1/models/inspect/upload", "/v1/models/render/upload")

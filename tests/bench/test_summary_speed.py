@@ -6,14 +6,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
+import torchvision
 from fastapi.testclient import TestClient
+from torch.utils.flop_counter import FlopCounterMode
 
 from bench import plain_torch, summary_speed
 from schemas.examples import SUMMARY_EXAMPLES
 
 
 def test_every_summary_example_is_a_case() -> None:
-    assert set(summary_speed.CASES) == set(SUMMARY_EXAMPLES)
+    assert set(summary_speed.CASES) == {*SUMMARY_EXAMPLES, "resnet50_batch64"}
     case = summary_speed.CASES["large_batch"]
     assert case.body == SUMMARY_EXAMPLES["large_batch"]["value"]
     assert case.input_shape == [64, 3, 1024, 1024]
@@ -31,6 +34,18 @@ def test_floor_agrees_with_the_service(client: TestClient, name: str) -> None:
     case = summary_speed.CASES[name]
     answer = client.post(summary_speed.PATH, json=case.body).json()
     summary_speed.check_agreement(case, answer)  # raises on a mismatch
+
+
+def test_resnet50_case_is_a_real_network_by_name() -> None:
+    case = summary_speed.CASES["resnet50_batch64"]
+    assert case.body == {"model": {"torchvision": "resnet50"}, "input_shape": [64, 3, 224, 224]}
+    _, shape, flops = summary_speed.meta_floor(case)
+    counter = FlopCounterMode(display=False)
+    with torch.device("meta"):
+        model = torchvision.models.resnet50(weights=None)
+    with counter, torch.no_grad():
+        model(torch.empty(64, 3, 224, 224, device="meta"))
+    assert (shape, flops) == ([64, 1000], counter.get_total_flops())
 
 
 def test_a_floor_that_does_other_work_is_refused(client: TestClient) -> None:
