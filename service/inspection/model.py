@@ -38,6 +38,7 @@ from service.running.capture import Capture, Captured, capture
 from service.running.execution import Execution, run
 from service.runtime import Runtime
 from service.settings import Settings
+from service.tensors.codec import encode
 from service.tensors.report import TensorReporter
 
 
@@ -148,11 +149,14 @@ def _named_shapes(tree: TreePlan, selected: list[ModuleCall]) -> dict[str, list[
     return shapes
 
 
-def _owned_state(selected: list[ModuleCall]) -> tuple[list[list[int]], list[list[int]]]:
-    """Shapes of the parameters and buffers the selected rows report (each once)."""
+def _owned_state(
+    model: nn.Module, selected: list[ModuleCall]
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Shapes of the parameters and buffers the response reports (each once): the model's own
+    (held by no child, as ViT's class_token) and the selected rows'."""
     seen: set[str] = set()
-    parameters: list[list[int]] = []
-    buffers: list[list[int]] = []
+    parameters = [list(p.shape) for p in model.parameters(recurse=False)]
+    buffers = [list(b.shape) for b in model.buffers(recurse=False)]
     for call in selected:
         for name, p in call.module.named_parameters(prefix=call.name):
             if name not in seen:
@@ -178,7 +182,7 @@ def _estimate(
     estimate = ResponseEstimate(request.encoding)
     estimate.text(len(orjson.dumps(tree.table())) + 128 * len(setup.dtypes.casts))
     estimate.text(echo_bytes(plan))
-    parameters, buffers = _owned_state(selected)
+    parameters, buffers = _owned_state(tree.model, selected)
     outputs = [flat_shape(call.output_shape) for call in selected]
     add_run(
         estimate,
@@ -289,6 +293,13 @@ def inspect_model(
         },
         "timing_ms": {"forward_ms": done.forward_ms, "backward_ms": done.backward_ms},
         "input": report.leaf(done.input, "input"),
+        "parameters": {
+            name: report.leaf(p, "parameters") for name, p in model.named_parameters(recurse=False)
+        },
+        "buffers": {
+            name: encode(b, with_values="buffers" in report.include, encoding=report.encoding)
+            for name, b in model.named_buffers(recurse=False)
+        },
     }
     if done_run.plan.preprocessing is not None:
         body["preprocessing"] = done_run.plan.preprocessing
