@@ -6,6 +6,7 @@ target with respect to the value the module returned; and the checks of a respon
 """
 
 import fnmatch
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,12 +119,39 @@ def exact(got: torch.Tensor, want: torch.Tensor) -> None:
     assert_close(got, want, rtol=0, atol=0)
 
 
-def check_run(body: dict[str, Any], direct: DirectRun, patterns: list[str]) -> int:
+ALL_INCLUDES = ("input", "output", "parameters", "buffers", "gradients")
+
+
+def values_of(obj: dict[str, Any], kind: str, include: Collection[str]) -> torch.Tensor | None:
+    """A response tensor's values where `include` asks for them (then they must be there),
+    else None (then they must not be)."""
+    if kind not in include:
+        assert "data" not in obj and "data_b64" not in obj, kind
+        return None
+    return tensor_from(obj)
+
+
+def same(got: torch.Tensor | None, want: torch.Tensor, grad: bool = False) -> None:
+    """Equal to the bit (values), or within assert_close (gradients); None: not asked for."""
+    if got is None:
+        return
+    if grad:
+        assert_close(got, want)
+    else:
+        exact(got, want)
+
+
+def check_run(
+    body: dict[str, Any],
+    direct: DirectRun,
+    patterns: list[str],
+    include: Collection[str] = ALL_INCLUDES,
+) -> int:
     """Every selected row's output (values, grad_fn, gradient) and every parameter and buffer
-    the response reports equal the direct run's; the rows selected are exactly the calls of
-    the modules `patterns` name, each state_dict entry reported once, under the first selected
-    row that holds it, and the model's own (held by no module) at the top level. Returns how
-    many rows were compared."""
+    the response reports equal the direct run's (values where `include` names them); the rows
+    selected are exactly the calls of the modules `patterns` name, each state_dict entry
+    reported once, under the first selected row that holds it, and the model's own (held by no
+    module) at the top level. Returns how many rows were compared."""
     chosen = selected_names(direct, patterns)
     rows = {(row["name"], row["call"]): row for row in body["layers"]}
     selected = {key for key, row in rows.items() if row["selected"]}
@@ -138,12 +166,12 @@ def check_run(body: dict[str, Any], direct: DirectRun, patterns: list[str]) -> i
         want = direct.calls[(row["name"], row["call"])]
         got = row["output"]
         assert got["shape"] == list(want.output.shape), row["name"]
-        exact(tensor_from(got), want.output)
+        same(values_of(got, "output", include), want.output)
         assert got["grad_fn"] == want.grad_fn, row["name"]
         if want.grad is None:
             assert got["grad"] is None, row["name"]
         else:
-            assert_close(tensor_from(got["grad"]), want.grad, msg=row["name"])
+            same(values_of(got["grad"], "gradients", include), want.grad, grad=True)
         module = direct.model.get_submodule(row["name"])
         prefix = f"{row['name']}."
         owned = {prefix + n for n, _ in module.named_parameters()} - seen
@@ -155,18 +183,18 @@ def check_run(body: dict[str, Any], direct: DirectRun, patterns: list[str]) -> i
     assert set(body["parameters"]) == own
     reported = {n: obj for row in body["layers"] for n, obj in row["parameters"].items()}
     for name, obj in (reported | body["parameters"]).items():
-        exact(tensor_from(obj), params[name].detach())
+        same(values_of(obj, "parameters", include), params[name].detach())
         grad = params[name].grad
         if grad is None:
             assert obj["grad"] is None, name
         else:
-            assert_close(tensor_from(obj["grad"]), grad, msg=name)
+            same(values_of(obj["grad"], "gradients", include), grad, grad=True)
     reported_buffers = {n: obj for row in body["layers"] for n, obj in row["buffers"].items()}
     for name, obj in (reported_buffers | body["buffers"]).items():
-        exact(tensor_from(obj), buffers[name])
-    exact(tensor_from(body["input"]), direct.x.detach())
+        same(values_of(obj, "buffers", include), buffers[name])
+    same(values_of(body["input"], "input", include), direct.x.detach())
     if direct.x.grad is not None:
-        assert_close(tensor_from(body["input"]["grad"]), direct.x.grad)
+        same(values_of(body["input"]["grad"], "gradients", include), direct.x.grad, grad=True)
     return len(selected)
 
 
