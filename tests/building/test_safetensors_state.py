@@ -10,6 +10,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
@@ -20,6 +21,8 @@ from torch.testing import assert_close
 from service.app import create_app
 from tests.conftest import make_settings
 from tests.helpers import tensor_from
+from tests.image_files import decode_png
+from tests.images.test_rendering import gray_levels, tile
 
 LAYERS = [
     {"type": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 3},
@@ -315,3 +318,21 @@ def test_the_service_stays_ready_and_runs_after_bad_files(client: TestClient) ->
     r = upload(client, GOOD)
     assert r.status_code == 200
     assert_close(tensor_from(r.json()["layers"][-1]["output"]), direct_output(good_state()))
+
+
+def test_the_render_form_draws_the_uploaded_weights(client: TestClient) -> None:
+    """/v1/models/render/upload: the conv's kernels as the file holds them (2 kernels of 3 x 3,
+    gray over their range), not the seed's."""
+    r = client.post(
+        "/v1/models/render/upload",
+        data={"spec": json.dumps({**SPEC, "layer": 0, "view": "weights"})},
+        files={"weights": ("w.safetensors", GOOD, "application/octet-stream")},
+    )
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    picture = decode_png(r.content)
+    w = good_state()["0.weight"].numpy()[:, 0]
+    assert picture.shape == (3 + 2, 2 * (3 + 1) + 1)  # one row of two tiles, padded
+    for k in range(2):
+        np.testing.assert_array_equal(
+            tile(picture, k, 2, 3, 3, 1), gray_levels(w[k], w.min(), w.max())
+        )
