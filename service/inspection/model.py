@@ -7,6 +7,7 @@ planning.tree_plan), checked against the element and response limits for the mod
 names, then built for real and run once.
 """
 
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,7 @@ def run_model(
     plan: InputPlan | None = None,
     weights_file: bytes | None = None,
     keep_inputs: bool = False,
+    module_field: str | None = None,
 ) -> ModelRun:
     """Plan, build and run the model as the request asks.
 
@@ -85,7 +87,8 @@ def run_model(
     removed afterwards, also on error. `plan` replaces `request.input` when the input was made
     elsewhere (an uploaded image); `weights_file` (an uploaded safetensors file, checked
     against the meta model's state_dict before any tensor of it is made) replaces
-    `request.weights`.
+    `request.weights`. With `module_field`, `select` holds exact module names the request
+    gave in that field (render's `layer`), and an unknown one is named there.
     """
     settings = runtime.settings
     first = request.layers[0] if request.layers else None
@@ -100,6 +103,8 @@ def run_model(
         smallest=source.smallest,
     )
     tree.warnings.extend(source.warnings)
+    if module_field is not None:
+        _check_modules(tree, request.select or [], module_field)
     selected = tree.select(request.select, "body.select")
     check_totals(_named_shapes(tree, selected), backward=setup.backward, settings=settings)
     check_response_size(
@@ -134,6 +139,29 @@ def run_model(
             grad_output=grad_output,
         )
     return ModelRun(model, done, found, setup, source, tree, selected, weight_seed)
+
+
+def _check_modules(tree: TreePlan, names: list[str], field: str) -> None:
+    """Each of `names` is a module that runs in this forward pass; 422 at `field` naming the
+    close ones (or saying that the module exists but does not run) otherwise."""
+    ran = tree.names()
+    for name in names:
+        if name in ran:
+            continue
+        exists = name in dict(tree.model.named_modules())
+        close = difflib.get_close_matches(name, ran, n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise unprocessable(
+            "module-not-run" if exists else "no-such-module",
+            field,
+            f"module {name!r} does not run in this forward pass (as the model is, in this mode), "
+            "so there is nothing of it to draw"
+            if exists
+            else f"no module of this model is named {name!r}",
+            f"{hint}name a module that runs, by its qualified name as the table's `name` "
+            "shows it (POST /v1/models/summary lists them)",
+            context={"modules": ran[:200]},
+        )
 
 
 def _named_shapes(tree: TreePlan, selected: list[ModuleCall]) -> dict[str, list[int]]:
@@ -347,15 +375,9 @@ def render_model(
         plan,
         weights_file,
         keep_inputs=True,
+        module_field="body.layer",
     )
-    record = done_run.found.calls.get((name, 0))
-    if record is None:
-        raise unprocessable(
-            "module-not-run",
-            "body.layer",
-            f"module {name!r} did not run in this forward pass, so it has nothing to draw",
-            "pick a module that runs (the table's rows are the modules that ran)",
-        )
+    record = done_run.found.calls[(name, 0)]  # it ran: _check_modules
     module = done_run.model.get_submodule(name)
     tensor = view_tensor(
         request.view,
