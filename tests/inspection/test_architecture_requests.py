@@ -291,3 +291,22 @@ def test_the_catalog_lists_every_architecture_as_torchvision_builds_it(
         assert entry["parameter_count"] == sum(p.numel() for p in model.parameters())
         out = model(torch.empty(entry["input_size"], device="meta"))
         assert list(out.shape) == [1, 1000]
+
+
+def test_render_of_a_module_that_is_not_there_names_the_layer_field(client: TestClient) -> None:
+    body = {"model": RESNET, "input": SMALL, "view": "output"}
+    r = client.post("/v1/models/render", json=body | {"layer": "layer1.0.conv9"})
+    assert r.status_code == 422
+    [error] = r.json()["errors"]
+    assert (r.json()["type"], error["field"]) == ("/problems/no-such-module", "body.layer")
+    assert error["fix"].startswith("did you mean layer1.0.conv2, layer1.0.conv1")
+    # Inception's auxiliary classifier exists but runs only in train mode
+    model = on_meta("inception_v3")
+    assert failing_module(model, 75) is None
+    inception = {"model": {"torchvision": "inception_v3"}, "input": {"shape": [1, 3, 75, 75]}}
+    r = client.post("/v1/models/render", json=inception | {"layer": "AuxLogits", "view": "output"})
+    assert r.status_code == 422
+    [error] = r.json()["errors"]
+    assert (r.json()["type"], error["field"]) == ("/problems/module-not-run", "body.layer")
+    assert "'AuxLogits' does not run in this forward pass" in error["message"]
+    assert "AuxLogits" not in r.json()["context"]["modules"]
