@@ -40,6 +40,7 @@ import torchvision
 from fastapi.testclient import TestClient
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+from torchvision.models import get_model
 
 from bench import plain_torch
 from bench.clients import KeepAliveClient, Requester, timed_get, timed_post
@@ -68,8 +69,19 @@ class Case:
 
 
 def example_case(name: str) -> Case:
-    """A case from `schemas.examples.SUMMARY_EXAMPLES`: its body, its layers in torch.nn."""
+    """A case from `schemas.examples.SUMMARY_EXAMPLES`: its body, and its model in torch.nn
+    (its layers) or torchvision (its architecture, `weights=None`), in eval mode as the
+    service plans it."""
     body: dict[str, Any] = SUMMARY_EXAMPLES[name]["value"]
+    if "model" in body:
+        arch: dict[str, Any] = body["model"]
+
+        def architecture() -> nn.Module:
+            kwargs = arch.get("kwargs", {})
+            model: nn.Module = get_model(arch["torchvision"], weights=None, **kwargs)
+            return model.eval()
+
+        return Case(name, body, architecture, list(body["input_shape"]))
     layers: list[dict[str, Any]] = body["layers"]
     return Case(name, body, lambda: plain_torch.sequential(layers), list(body["input_shape"]))
 

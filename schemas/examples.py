@@ -189,6 +189,20 @@ MODEL_EXAMPLES: dict[str, dict[str, Any]] = {
             "backward": {"grad_output": {"shape": [3, 2], "data": [1, 0, 0, 1, 1, 1]}},
         },
     },
+    "torchvision_resnet18": {
+        "summary": "torchvision resnet18 (random weights, 10 classes) on [1, 3, 32, 32]: conv1, "
+        "layer1.0's modules and fc, with their output gradients",
+        "value": {
+            "model": {"torchvision": "resnet18", "kwargs": {"num_classes": 10}},
+            "input": {"shape": [1, 3, 32, 32], "seed": 0},
+            "weights": {"seed": 0},
+            "select": ["conv1", "layer1.0.*", "fc"],
+            "depth": 2,
+            "backward": {"target": "sum"},
+            "include": ["output", "gradients"],
+            "encoding": "base64",
+        },
+    },
 }
 
 SUMMARY_EXAMPLES: dict[str, dict[str, Any]] = {
@@ -230,5 +244,10 @@ SUMMARY_EXAMPLES: dict[str, dict[str, Any]] = {
             ],
             "input_shape": [1, 3, 32, 32],
         },
+    },
+    "torchvision_resnet50": {
+        "summary": "torchvision resnet50 on [64, 3, 224, 224] -> [64, 1000], on meta: its table, "
+        "FLOPs and memory estimate without allocating anything",
+        "value": {"model": {"torchvision": "resnet50"}, "input_shape": [64, 3, 224, 224]},
     },
 }

@@ -271,6 +271,16 @@ class ModelInspectResponse(ModelSummaryResponse, RunFacts):
     seeds: Seeds
     timing_ms: Timing
     input: GradTensorOut
+    parameters: dict[str, GradTensorOut] = Field(
+        default_factory=dict,
+        description="The model's own parameters, held by none of its modules (ViT's "
+        "`class_token`), with their gradients; empty for most models. Every other parameter "
+        "is reported under the first selected row that holds it.",
+    )
+    buffers: dict[str, TensorOut] = Field(
+        default_factory=dict,
+        description="The model's own buffers, held by none of its modules; empty for most models.",
+    )
     preprocessing: Preprocessing | None = Field(
         default=None, description="For image inputs (MNIST, uploads): source and steps."
     )

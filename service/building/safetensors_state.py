@@ -115,12 +115,13 @@ def read_header(data: bytes, max_header_bytes: int, field: str = "weights") -> l
                 "send a file written by the safetensors library",
             )
         covered = entry.end
-    if covered != data_bytes:
+    if covered != data_bytes:  # each range ends inside the file: bytes follow the last
         raise _bad(
             field,
-            "truncated-safetensors",
-            f"the tensors cover data bytes 0..{covered} but the file holds {data_bytes}",
-            "send the whole file, exactly as written",
+            "invalid-safetensors",
+            f"the tensors cover data bytes 0..{covered} but the file holds {data_bytes}: "
+            f"{data_bytes - covered} bytes after the last tensor belong to none",
+            "send the file exactly as the safetensors library wrote it, with nothing appended",
             covered=covered,
             data_bytes=data_bytes,
         )

@@ -7,6 +7,7 @@ planning.tree_plan), checked against the element and response limits for the mod
 names, then built for real and run once.
 """
 
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ from service.running.capture import Capture, Captured, capture
 from service.running.execution import Execution, run
 from service.runtime import Runtime
 from service.settings import Settings
+from service.tensors.codec import encode
 from service.tensors.report import TensorReporter
 
 
@@ -75,6 +77,7 @@ def run_model(
     plan: InputPlan | None = None,
     weights_file: bytes | None = None,
     keep_inputs: bool = False,
+    module_field: str | None = None,
 ) -> ModelRun:
     """Plan, build and run the model as the request asks.
 
@@ -84,7 +87,8 @@ def run_model(
     removed afterwards, also on error. `plan` replaces `request.input` when the input was made
     elsewhere (an uploaded image); `weights_file` (an uploaded safetensors file, checked
     against the meta model's state_dict before any tensor of it is made) replaces
-    `request.weights`.
+    `request.weights`. With `module_field`, `select` holds exact module names the request
+    gave in that field (render's `layer`), and an unknown one is named there.
     """
     settings = runtime.settings
     first = request.layers[0] if request.layers else None
@@ -99,6 +103,8 @@ def run_model(
         smallest=source.smallest,
     )
     tree.warnings.extend(source.warnings)
+    if module_field is not None:
+        _check_modules(tree, request.select or [], module_field)
     selected = tree.select(request.select, "body.select")
     check_totals(_named_shapes(tree, selected), backward=setup.backward, settings=settings)
     check_response_size(
@@ -135,6 +141,29 @@ def run_model(
     return ModelRun(model, done, found, setup, source, tree, selected, weight_seed)
 
 
+def _check_modules(tree: TreePlan, names: list[str], field: str) -> None:
+    """Each of `names` is a module that runs in this forward pass; 422 at `field` naming the
+    close ones (or saying that the module exists but does not run) otherwise."""
+    ran = tree.names()
+    for name in names:
+        if name in ran:
+            continue
+        exists = name in dict(tree.model.named_modules())
+        close = difflib.get_close_matches(name, ran, n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise unprocessable(
+            "module-not-run" if exists else "no-such-module",
+            field,
+            f"module {name!r} does not run in this forward pass (as the model is, in this mode), "
+            "so there is nothing of it to draw"
+            if exists
+            else f"no module of this model is named {name!r}",
+            f"{hint}name a module that runs, by its qualified name as the table's `name` "
+            "shows it (POST /v1/models/summary lists them)",
+            context={"modules": ran[:200]},
+        )
+
+
 def _named_shapes(tree: TreePlan, selected: list[ModuleCall]) -> dict[str, list[int]]:
     """What a run holds at once, for the element limits: the input, every parameter and
     buffer, and the selected modules' outputs (copies of them are kept)."""
@@ -148,11 +177,14 @@ def _named_shapes(tree: TreePlan, selected: list[ModuleCall]) -> dict[str, list[
     return shapes
 
 
-def _owned_state(selected: list[ModuleCall]) -> tuple[list[list[int]], list[list[int]]]:
-    """Shapes of the parameters and buffers the selected rows report (each once)."""
+def _owned_state(
+    model: nn.Module, selected: list[ModuleCall]
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Shapes of the parameters and buffers the response reports (each once): the model's own
+    (held by no child, as ViT's class_token) and the selected rows'."""
     seen: set[str] = set()
-    parameters: list[list[int]] = []
-    buffers: list[list[int]] = []
+    parameters = [list(p.shape) for p in model.parameters(recurse=False)]
+    buffers = [list(b.shape) for b in model.buffers(recurse=False)]
     for call in selected:
         for name, p in call.module.named_parameters(prefix=call.name):
             if name not in seen:
@@ -178,7 +210,7 @@ def _estimate(
     estimate = ResponseEstimate(request.encoding)
     estimate.text(len(orjson.dumps(tree.table())) + 128 * len(setup.dtypes.casts))
     estimate.text(echo_bytes(plan))
-    parameters, buffers = _owned_state(selected)
+    parameters, buffers = _owned_state(tree.model, selected)
     outputs = [flat_shape(call.output_shape) for call in selected]
     add_run(
         estimate,
@@ -289,6 +321,13 @@ def inspect_model(
         },
         "timing_ms": {"forward_ms": done.forward_ms, "backward_ms": done.backward_ms},
         "input": report.leaf(done.input, "input"),
+        "parameters": {
+            name: report.leaf(p, "parameters") for name, p in model.named_parameters(recurse=False)
+        },
+        "buffers": {
+            name: encode(b, with_values="buffers" in report.include, encoding=report.encoding)
+            for name, b in model.named_buffers(recurse=False)
+        },
     }
     if done_run.plan.preprocessing is not None:
         body["preprocessing"] = done_run.plan.preprocessing
@@ -336,15 +375,9 @@ def render_model(
         plan,
         weights_file,
         keep_inputs=True,
+        module_field="body.layer",
     )
-    record = done_run.found.calls.get((name, 0))
-    if record is None:
-        raise unprocessable(
-            "module-not-run",
-            "body.layer",
-            f"module {name!r} did not run in this forward pass, so it has nothing to draw",
-            "pick a module that runs (the table's rows are the modules that ran)",
-        )
+    record = done_run.found.calls[(name, 0)]  # it ran: _check_modules
     module = done_run.model.get_submodule(name)
     tensor = view_tensor(
         request.view,

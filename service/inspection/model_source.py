@@ -3,6 +3,7 @@ architecture by name. Either way the same things come out: a fresh model on meta
 dtype and mode) to plan with, how to build the real one, and facts about its modules."""
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,6 +20,9 @@ from service.planning.fit import Received
 from service.planning.model_plan import check_layer_count, pipeline_naming, plan_model
 from service.planning.smallest_input import smallest_square
 from service.settings import Settings
+
+_SET_BY_BUILDER = re.compile(r"multiple values for keyword argument '(\w+)'")
+"""torchvision's builders pass some class keywords themselves (vit_b_16's patch_size)."""
 
 SPATIAL_DIMS: dict[str, int | None] = {spec.TORCH_CLASS: spec.SPATIAL_DIMS for spec in ALL_SPECS}
 """torch.nn class name -> how many spatial dimensions it slides over (for pictures)."""
@@ -74,12 +78,12 @@ def architecture_source(spec: TorchvisionModel, received: Received, dtype: torch
         meta = zoo.build(arch.name, kwargs, meta=True).to(dtype)
     except (TypeError, ValueError, RuntimeError, AssertionError, KeyError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        fixed = "multiple values for keyword argument" in reason
+        fixed = _SET_BY_BUILDER.search(reason)
         raise unprocessable(
             "invalid-keyword",
-            "body.model.kwargs",
+            f"body.model.kwargs.{fixed.group(1)}" if fixed else "body.model.kwargs",
             f"torchvision cannot build {arch.name} with {kwargs} ({reason})",
-            "leave out the keywords the builder sets itself"
+            f"leave out {fixed.group(1)}: the {arch.name} builder sets it itself"
             if fixed
             else "change the keywords: GET /v1/models lists each one with its default",
             context={"torch": reason},

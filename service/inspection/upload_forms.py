@@ -12,8 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from schemas.images import ImageInputOptions
-from service.errors import unprocessable
-from service.images.decoding import decode_image, read_limited
+from service.errors import ProblemError, field_error, unprocessable
+from service.images.decoding import CHUNK, decode_image, read_limited
 from service.planning.inputs import InputPlan, check_batch, plan_batch, plan_image
 from service.settings import Settings
 
@@ -102,6 +102,42 @@ def _decode(image: BinaryIO, settings: Settings, field: str) -> tuple[torch.Tens
     return decode_image(data, settings.max_image_pixels, field)
 
 
+def read_weights(file: BinaryIO, limit: int) -> bytes:
+    """Read an uploaded safetensors file in chunks: 413 naming LAYERSCOPE_MAX_WEIGHTS_BYTES as
+    soon as it holds more than `limit` bytes, 422 if it is empty."""
+    parts: list[bytes] = []
+    total = 0
+    while chunk := file.read(CHUNK):
+        total += len(chunk)
+        if total > limit:
+            raise ProblemError(
+                413,
+                "weights-too-large",
+                f"the weights file is over the limit of {limit:,} bytes "
+                "(LAYERSCOPE_MAX_WEIGHTS_BYTES); send a smaller model's state_dict, or raise "
+                "that setting",
+                title="Weights file too large",
+                errors=[
+                    field_error(
+                        "weights",
+                        f"more than {limit:,} bytes",
+                        "send a smaller file, or raise LAYERSCOPE_MAX_WEIGHTS_BYTES",
+                    )
+                ],
+                context={"limit_bytes": limit, "setting": "LAYERSCOPE_MAX_WEIGHTS_BYTES"},
+                limit="weights_bytes",
+            )
+        parts.append(chunk)
+    if total == 0:
+        raise unprocessable(
+            "empty-upload",
+            "weights",
+            "the weights file is empty",
+            "send a safetensors file of the model's state_dict (safetensors.torch.save_file)",
+        )
+    return b"".join(parts)
+
+
 def model_form(
     spec: str,
     options: str | None,
@@ -122,7 +158,7 @@ def model_form(
             "the form carries a `weights` file and `spec` holds `weights` too",
             "remove `weights` from `spec`: the file is the weights",
         )
-    data = read_limited(weights, settings.max_weights_bytes, "weights") if weights else None
+    data = read_weights(weights, settings.max_weights_bytes) if weights else None
     if images:
         request, plan = upload_request(spec, options, images, model, settings)
         return request, plan, data

@@ -10,6 +10,7 @@ memory) and for real only after the limits are checked.
 
 import difflib
 import inspect
+import json
 import threading
 import types
 import typing
@@ -213,10 +214,11 @@ def check_kwargs(arch: Architecture, kwargs: dict[str, Any], field: str) -> dict
             ok = True
         if not ok:
             kind = SIMPLE_TYPES[keyword.kind]
+            article = "an" if kind[0] in "aeiou" else "a"
             raise unprocessable(
                 "invalid-keyword",
                 f"{field}.{key}",
-                f"{key} of {arch.name} takes a {kind}, not {value!r}",
-                f"send a {kind}",
+                f"{key} of {arch.name} takes {article} {kind}, not {json.dumps(value)}",
+                f"send {article} {kind}",
             )
     return dict(kwargs)

@@ -4,8 +4,10 @@ Forward hooks on the selected modules only (by qualified name) keep, per call, a
 module's output (a later in-place op, such as torchvision's `ReLU(inplace=True)`, cannot change
 it), its `grad_fn` as it was, and with a backward pass the gradient of the final target with
 respect to it (a tensor hook, which PyTorch fires with the gradient of the value the module
-returned, also when it was changed in place afterwards). With `inputs`, a pre-hook keeps the
-module's input and its gradient too. Hooks only read (they return None), and every handle is
+returned, also when it was changed in place afterwards). With `inputs`, a pre-hook keeps a
+copy of the module's input as it arrives and a tensor hook the gradient with respect to that
+value (an in-place module, `ReLU(inplace=True)`, overwrites its input: read after the call, it
+would be the output and its gradient). Hooks only read (they return None), and every handle is
 removed when the block ends, also when it ends in an error, as torchinfo does.
 """
 
@@ -53,6 +55,10 @@ def first_tensor(value: Any) -> torch.Tensor | None:
     return None
 
 
+_NOTHING = torch.empty(0)
+"""A record's output until its module returns."""
+
+
 def _grad_fn(tensor: torch.Tensor) -> str | None:
     return None if tensor.grad_fn is None else type(tensor.grad_fn).__name__
 
@@ -65,7 +71,7 @@ def capture(
     for the model itself); for those in `inputs`, their input and its gradient too."""
     found = Capture()
     counts: dict[str, int] = {}
-    pending: dict[str, list[tuple[torch.Tensor | None, Captured | None]]] = {}
+    pending: dict[str, list[Captured]] = {}
 
     def keep_grad(record: Captured, attr: str) -> Any:
         def hook(grad: torch.Tensor) -> None:
@@ -76,28 +82,30 @@ def capture(
     def on_pre(name: str) -> Any:
         def pre_hook(module: nn.Module, args: Any) -> None:
             x = first_tensor(args)
-            pending.setdefault(name, []).append((x, None))
+            record = Captured(_NOTHING, None, False)
+            if x is not None:
+                record.input = x.detach().clone()  # before an in-place module changes it
+                if x.requires_grad and torch.is_grad_enabled():
+                    handle = x.register_hook(keep_grad(record, "input_grad"))  # type: ignore[no-untyped-call]
+                    found.handles.append(handle)
+            pending.setdefault(name, []).append(record)
 
         return pre_hook
 
     def on_post(name: str) -> Any:
         def hook(module: nn.Module, args: Any, output: Any) -> None:
             y = first_tensor(output)
+            stack = pending.get(name)
+            record = stack.pop() if stack else Captured(_NOTHING, None, False)
             if y is None:
                 return
             call = counts.get(name, 0)
             counts[name] = call + 1
-            record = Captured(y.detach().clone(), _grad_fn(y), y.requires_grad)
+            record.output = y.detach().clone()
+            record.grad_fn = _grad_fn(y)
+            record.requires_grad = y.requires_grad
             if y.requires_grad:
                 found.handles.append(y.register_hook(keep_grad(record, "grad")))  # type: ignore[no-untyped-call]
-            stack = pending.get(name)
-            if stack:
-                x, _ = stack.pop()
-                if x is not None:
-                    record.input = x.detach().clone()
-                    if x.requires_grad:
-                        handle = x.register_hook(keep_grad(record, "input_grad"))  # type: ignore[no-untyped-call]
-                        found.handles.append(handle)
             found.calls[(name, call)] = record
 
         return hook

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn.modules.dropout import _DropoutNd
 
 from schemas.requests import GradOutputBackward, TargetBackward
 from service.building.seeding import seeded
@@ -52,7 +51,7 @@ def run(
     grad_output: torch.Tensor | None = None,
 ) -> Execution:
     """Move `module` to the device and dtype, set its mode, run forward (after
-    `torch.manual_seed(forward_seed)` where it draws random numbers: dropout in train mode),
+    `torch.manual_seed(forward_seed)` in train mode, where it may draw random numbers),
     then backward when asked.
 
     Forward-only runs happen under torch.no_grad(). With a backward pass the output keeps its
@@ -72,8 +71,11 @@ def run(
 
 
 def draws_random(module: nn.Module) -> bool:
-    """Whether a forward pass of `module` in its current mode draws random numbers."""
-    return module.training and any(isinstance(m, _DropoutNd) for m in module.modules())
+    """Whether a forward pass of `module` in its current mode may draw random numbers: any in
+    train mode. Dropout layers are not the only ones that do (torchvision's StochasticDepth
+    calls torch.rand, attention calls dropout functionally), and none can be told from outside,
+    so every train-mode forward runs after `torch.manual_seed(forward_seed)`."""
+    return module.training
 
 
 _MISSING_KERNEL = re.compile(r"not implemented for '(\w+)'")

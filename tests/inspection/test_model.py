@@ -15,6 +15,7 @@ from service.inspection.model import inspect_model
 from service.runtime import Runtime
 from tests.conftest import make_settings
 from tests.pipelines import MIXED_PIPELINES, PIPELINES, direct_model
+from tests.torchvision_direct import build, check_run, run
 
 
 def values(obj: dict[str, Any]) -> torch.Tensor:
@@ -231,7 +232,15 @@ def test_include_and_base64(client: TestClient) -> None:
 def test_examples_run(client: TestClient) -> None:
     for name, example in MODEL_EXAMPLES.items():
         body = inspect(client, example["value"])
-        if name != "mlp_grad_output":
+        value = example["value"]
+        if "model" in value:  # torchvision's, run directly with hooks on every module
+            arch = value["model"]
+            model = build(arch["torchvision"], arch["kwargs"], value["weights"]["seed"])
+            direct = run(model, value["input"]["shape"], value["input"]["seed"])
+            compared = check_run(body, direct, value["select"], value["include"])
+            assert compared == 2 + 6  # conv1, fc; layer1.0's five modules, relu called twice
+            assert max(row["depth"] for row in body["layers"] if not row["selected"]) == 2
+        elif name != "mlp_grad_output":
             spec = example["value"]["input"]
             batch = spec["shape"][0] if "shape" in spec else spec["mnist"]["batch_size"]
             assert [r["output_shape"] for r in body["layers"]] == [

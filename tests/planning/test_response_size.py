@@ -85,7 +85,32 @@ def _cases() -> Iterator[tuple[str, str, dict[str, Any]]]:
             )
 
 
-CASES = list(_cases())
+TORCHVISION_CASES: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        f"torchvision-{name}-{encoding}-{include}",
+        "/v1/models/inspect",
+        {
+            "model": {"torchvision": name, "kwargs": kwargs},
+            "input": {"shape": [1, 3, 32, 32]},
+            "select": select,
+            "encoding": encoding,
+        }
+        | ({} if name.startswith("vit") else {"backward": {"target": "sum"}})
+        | ({} if include is None else {"include": include}),
+    )
+    for name, kwargs, select, encoding, include in [
+        # every module: hundreds of rows, every parameter once, the table at depth 3
+        ("mobilenet_v3_small", {}, ["*"], "base64", None),
+        ("mobilenet_v3_small", {}, ["*"], "json", []),
+        # pictures of each selected module (concatenated outputs, kernels of every conv)
+        ("densenet121", {}, ["features.transition1*"], "base64", ["images", "parameters"]),
+        # the class token at the top level, attention's (output, weights) tuple
+        ("vit_b_32", {"image_size": 32}, ["encoder.layers.encoder_layer_0*"], "json", None),
+    ]
+]
+"""torchvision architectures: module trees, many rows, selections."""
+
+CASES = list(_cases()) + TORCHVISION_CASES
 
 
 @pytest.fixture
@@ -104,8 +129,16 @@ def estimates(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 @pytest.mark.parametrize(("name", "url", "body"), CASES, ids=[c[0] for c in CASES])
 def test_estimate_is_never_below_the_real_length(
-    client: TestClient, estimates: list[int], name: str, url: str, body: dict[str, Any]
+    client: TestClient,
+    estimates: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    url: str,
+    body: dict[str, Any],
 ) -> None:
+    if "vit" in name:  # 88 M parameters and their gradients: over the default element limit
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        monkeypatch.setattr(runtime.settings, "max_total_elements", 200_000_000)
     response = client.post(url, json=body)
     assert response.status_code == 200, response.text[:500]
     real = len(response.content)

@@ -2,13 +2,24 @@
 
 import base64
 import json
+from pathlib import Path
 
 import matplotlib
 import numpy as np
 import torch
 from fastapi.testclient import TestClient
+from safetensors.torch import save
 
-from tests.image_files import decode_png, digit, encode, seed_transform
+from service.app import create_app
+from tests.conftest import make_settings
+from tests.image_files import (
+    SEED_TRANSFORM,
+    decode_png,
+    digit,
+    encode,
+    seed_transform,
+    torchvision_mnist,
+)
 from tests.inspection.test_summary import torchinfo_lines
 
 LAYERS = [
@@ -17,6 +28,7 @@ LAYERS = [
     {"type": "flatten"},
 ]
 MNIST0 = {"mnist": {"split": "test", "index": 0}}
+MNIST_DIR = Path(__file__).resolve().parents[2] / "service" / "images" / "data" / "mnist"
 
 
 def direct() -> tuple[torch.Tensor, torch.nn.Sequential]:
@@ -135,3 +147,144 @@ def test_summary_format_by_query_or_accept(client: TestClient) -> None:
     assert forced.json() == table
     assert table["layers"][0]["output_shape"] == [1, 4, 24, 24]
     assert table["summary"]["parameter_count"] == 4 * 25 + 4
+
+
+def seed_model(seed: int) -> torch.nn.Sequential:
+    """The seed's network from torch.nn (Conv2d(1, 20, 5, 1), ReLU, MaxPool2d(2, 2), Flatten,
+    Linear(2880, 10), Softmax(dim=1)), with weights of its own."""
+    torch.manual_seed(seed)
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 20, 5, 1),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Flatten(),
+        nn.Linear(2880, 10),
+        nn.Softmax(dim=1),
+    )
+    with torch.no_grad():
+        model[4].weight.mul_(8)  # sharper probabilities than the default init gives
+    return model.eval()
+
+
+def test_the_seed_digit_through_uploaded_safetensors_weights(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """MNIST test digit 0 as torchvision's datasets.MNIST gives it (the seed's ToTensor and
+    Normalize(0.5, 1)), through the seed network with weights saved by safetensors in the
+    test: the service's probabilities equal the direct run's, from the spec's MNIST input and
+    from the digit uploaded as an image file alongside the weights."""
+    from schemas.examples import SEED_PIPELINE
+
+    model = seed_model(31)
+    weights = save(model.state_dict())
+    dataset = torchvision_mnist(tmp_path, MNIST_DIR, transform=SEED_TRANSFORM)
+    x, label = dataset[0]
+    with torch.no_grad():
+        want = model(x[None])
+    spec = {"layers": SEED_PIPELINE, "include": ["output"]}
+    by_index = client.post(
+        "/v1/models/inspect/upload",
+        data={"spec": json.dumps(spec | {"input": MNIST0})},
+        files={"weights": ("seed.safetensors", weights)},
+    )
+    pixels, _ = digit(0)
+    by_image = client.post(
+        "/v1/models/inspect/upload",
+        data={"spec": json.dumps(spec)},
+        files=[
+            ("image", ("d.png", encode(pixels, "PNG"), "image/png")),
+            ("weights", ("seed.safetensors", weights, "application/octet-stream")),
+        ],
+    )
+    for r in (by_index, by_image):
+        assert r.status_code == 200, r.text
+        body = r.json()
+        probabilities = torch.tensor(body["layers"][-1]["output"]["data"]).reshape(1, 10)
+        torch.testing.assert_close(probabilities, want)
+        assert body["seeds"]["weights"] is None
+    labels = by_index.json()["labels"]
+    assert labels["targets"] == [label]
+    assert labels["predicted"] == want.argmax(1).tolist()
+    assert by_image.json()["preprocessing"]["source"]["format"] == "PNG"
+
+
+def test_weights_in_spec_and_as_a_file_is_422(client: TestClient) -> None:
+    r = client.post(
+        "/v1/models/inspect/upload",
+        data={"spec": json.dumps({"layers": LAYERS, "input": MNIST0, "weights": {"seed": 1}})},
+        files={"weights": ("w.safetensors", save(seed_model(0).state_dict()))},
+    )
+    assert r.status_code == 422
+    problem = r.json()
+    assert problem["type"] == "/problems/weights-twice"
+    assert [e["field"] for e in problem["errors"]] == ["spec.weights"]
+
+
+LIMITS = {"max_body_bytes": 2048, "max_weights_bytes": 4096}
+
+
+def linear_weights(out_features: int) -> bytes:
+    """A safetensors file of nn.Sequential(nn.Linear(4, out_features))'s state_dict."""
+    torch.manual_seed(0)
+    return save(torch.nn.Sequential(torch.nn.Linear(4, out_features)).state_dict())
+
+
+def test_the_weights_forms_take_bodies_up_to_the_weights_limit_on_top() -> None:
+    """With a body limit of 2048 bytes and a weights limit of 4096: a 3.7 kB weights file goes
+    through the upload form (its body under 2048 + 4096), whose output is the direct run's; a
+    file over 4096 bytes is a 413 naming the weights limit, one that makes the body larger than
+    both together a 413 before the form is read; the JSON routes keep the 2048 bytes."""
+    spec = {"layers": [{"type": "linear", "in_features": 4, "out_features": 180}]}
+    spec |= {"input": {"shape": [1, 4], "seed": 1}, "include": ["output"]}
+    app = create_app(make_settings(**LIMITS))
+    with TestClient(app) as c:
+        app.state.runtime.ready.wait(timeout=60)
+        fits = linear_weights(180)
+        assert 2048 < len(fits) <= 4096
+        r = c.post(
+            "/v1/models/inspect/upload",
+            data={"spec": json.dumps(spec)},
+            files={"weights": ("w.safetensors", fits)},
+        )
+        assert r.status_code == 200, r.text
+        torch.manual_seed(0)
+        layer = torch.nn.Linear(4, 180)
+        x = torch.randn(1, 4, generator=torch.Generator().manual_seed(1))
+        got = torch.tensor(r.json()["layers"][0]["output"]["data"]).reshape(1, 180)
+        torch.testing.assert_close(got, layer(x).detach())
+
+        over = linear_weights(230)  # over 4096 bytes, the body under 2048 + 4096
+        assert 4096 < len(over) < 2048 + 4096 - 1024
+        r = c.post(
+            "/v1/models/inspect/upload",
+            data={"spec": json.dumps(spec)},
+            files={"weights": ("w.safetensors", over)},
+        )
+        assert r.status_code == 413
+        problem = r.json()
+        assert [e["field"] for e in problem["errors"]] == ["weights"]
+        assert "LAYERSCOPE_MAX_WEIGHTS_BYTES" in problem["detail"]
+        assert "4,096" in problem["detail"]
+
+        r = c.post(
+            "/v1/models/inspect/upload",
+            data={"spec": json.dumps(spec)},
+            files={"weights": ("w.safetensors", linear_weights(400))},
+        )
+        assert r.status_code == 413
+        assert r.json()["type"] == "/problems/body-too-large"
+        assert r.json()["context"]["limit"] == 2048 + 4096
+
+        json_body = {**spec, "input": {"tensor": {"shape": [1, 4], "data": [0.5] * 4}}}
+        json_body["pad"] = "x" * 2100
+        r = c.post("/v1/models/inspect", json=json_body)
+        assert r.status_code == 413
+        assert r.json()["context"]["limit"] == 2048
+        r = c.post(
+            "/v1/models/inspect/upload",
+            data={"spec": json.dumps(spec)},
+            files={"weights": ("w.safetensors", b"")},
+        )
+        assert r.status_code == 422
+        assert "safetensors" in r.json()["detail"] and "image" not in r.json()["detail"]

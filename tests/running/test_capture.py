@@ -121,3 +121,22 @@ def test_forward_only_registers_no_tensor_hooks() -> None:
         m(torch.randn(1, 4))
     assert all(c.grad is None and not c.requires_grad for c in found.calls.values())
     assert found.handles == [] and no_module_hooks(m)
+
+
+def test_an_in_place_modules_input_is_kept_as_it_arrived() -> None:
+    """ReLU(inplace=True) overwrites its input: the copy and the gradient are of the value it
+    received (negative entries included), not of what it left there."""
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(3, 4), nn.ReLU(inplace=True), nn.Linear(4, 2))
+    x = torch.randn(5, 3, requires_grad=True)
+    with capture(m, ["1"], inputs=["1"]) as found:
+        m(x).sum().backward()
+    h = m[0](x)
+    h.retain_grad()
+    m[2](torch.relu(h)).sum().backward()
+    record = found.calls[("1", 0)]
+    assert (h < 0).any()
+    assert_close(record.input, h.detach(), rtol=0, atol=0)
+    assert_close(record.input_grad, h.grad)
+    assert_close(record.output, torch.relu(h).detach(), rtol=0, atol=0)
+    assert no_module_hooks(m) and found.handles == []

@@ -1,10 +1,12 @@
 """schemas/examples.py: every worked example validates, and its declared output shapes are what
 PyTorch computes for the same layers built directly."""
 
+import fnmatch
 from typing import Any
 
 import pytest
 import torch
+import torchvision
 from torch import nn
 
 from schemas.examples import (
@@ -64,11 +66,39 @@ def test_seed_pipeline_shapes_are_pytorchs() -> None:
     assert model(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
 
 
+def torchvision_shapes(model: dict[str, Any], shape: list[int]) -> dict[str, list[int]]:
+    """Every module's output shape when torchvision's architecture, built on meta directly,
+    runs on `shape`; `""` is the model's."""
+    with torch.device("meta"):
+        net = torchvision.models.get_model(model["torchvision"], weights=None, **model["kwargs"])
+        shapes: dict[str, list[int]] = {}
+
+        def keep(name: str) -> Any:
+            def hook(module: nn.Module, args: Any, out: Any) -> None:
+                if isinstance(out, torch.Tensor):
+                    shapes.setdefault(name, list(out.shape))
+
+            return hook
+
+        for name, module in net.named_modules():
+            module.register_forward_hook(keep(name))
+        net.eval()(torch.empty(shape))
+    return shapes
+
+
 @pytest.mark.parametrize("name", sorted(MODEL_EXAMPLES))
 def test_model_example_validates_and_runs_in_pytorch(name: str) -> None:
     value = MODEL_EXAMPLES[name]["value"]
     request = ModelInspectRequest.model_validate(value)
-    assert len(request.layers) == len(value["layers"])
+    if "model" in value:
+        shapes = torchvision_shapes(value["model"], value["input"]["shape"])
+        for pattern in value["select"]:
+            assert fnmatch.filter(shapes, pattern), pattern  # each selects a module that runs
+        assert str(value["input"]["shape"]) in MODEL_EXAMPLES[name]["summary"]
+        assert shapes[""] == [1, value["model"]["kwargs"]["num_classes"]]
+        assert request.select == value["select"]
+        return
+    assert request.layers is not None and len(request.layers) == len(value["layers"])
     shapes = shapes_through(value["layers"], input_shape(value))
     if name == "mnist_batch":
         assert shapes[-1] == [8, 10]
@@ -83,6 +113,11 @@ def test_summary_example_validates_and_fits(name: str) -> None:
     value = SUMMARY_EXAMPLES[name]["value"]
     request = ModelSummaryRequest.model_validate(value)
     assert request.input_shape == value["input_shape"]
+    if "model" in value:
+        output = torchvision_shapes(value["model"] | {"kwargs": {}}, value["input_shape"])[""]
+        summary = SUMMARY_EXAMPLES[name]["summary"]
+        assert f"{value['input_shape']} -> {output}" in summary
+        return
     shapes = shapes_through(value["layers"], value["input_shape"])
     if name == "large_batch":
         assert shapes[-1] == [64, 10]
