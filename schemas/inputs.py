@@ -131,7 +131,12 @@ class MnistRef(StrictModel):
                 "`batch_size` (a DataLoader batch)"
                 + (f"; got {' and '.join(given)}" if given else "")
             )
-        loader = [name for name in _LOADER_FIELDS if name in self.model_fields_set]
+        defaults = type(self).model_fields
+        loader = [
+            name
+            for name in _LOADER_FIELDS
+            if name in self.model_fields_set and getattr(self, name) != defaults[name].default
+        ]
         if loader and self.batch_size is None:
             names = ", ".join(f"`{name}`" for name in loader)
             raise ValueError(

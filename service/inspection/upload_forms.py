@@ -67,7 +67,7 @@ def upload_request(
     the input's shape: run it with the returned plan (which carries the images and the echo).
     """
     body = _json_object(spec, "spec")
-    if "input" in body:
+    if body.get("input") is not None:
         raise unprocessable(
             "input-in-spec",
             "spec.input",
@@ -151,7 +151,7 @@ def model_form(
     `weights`. Returns the request, the input plan of the images (None: use the spec's input)
     and the weights file's bytes (read within LAYERSCOPE_MAX_WEIGHTS_BYTES)."""
     body = _json_object(spec, "spec")
-    if weights is not None and "weights" in body:
+    if weights is not None and body.get("weights") is not None:
         raise unprocessable(
             "weights-twice",
             "spec.weights",

@@ -10,6 +10,7 @@ import torch
 from fastapi.testclient import TestClient
 from safetensors.torch import save
 
+from schemas.examples import SEED_PIPELINE
 from service.app import create_app
 from tests.conftest import make_settings
 from tests.image_files import (
@@ -174,7 +175,6 @@ def test_the_seed_digit_through_uploaded_safetensors_weights(
     Normalize(0.5, 1)), through the seed network with weights saved by safetensors in the
     test: the service's probabilities equal the direct run's, from the spec's MNIST input and
     from the digit uploaded as an image file alongside the weights."""
-    from schemas.examples import SEED_PIPELINE
 
     model = seed_model(31)
     weights = save(model.state_dict())
@@ -219,6 +219,16 @@ def test_weights_in_spec_and_as_a_file_is_422(client: TestClient) -> None:
     problem = r.json()
     assert problem["type"] == "/problems/weights-twice"
     assert [e["field"] for e in problem["errors"]] == ["spec.weights"]
+    # `"weights": null` is the schema's own default: a full dump of a request, not weights twice
+    model = seed_model(3)
+    r = client.post(
+        "/v1/models/inspect/upload",
+        data={"spec": json.dumps({"layers": SEED_PIPELINE, "input": MNIST0, "weights": None})},
+        files={"weights": ("w.safetensors", save(model.state_dict()))},
+    )
+    assert r.status_code == 200, r.text
+    weight = torch.tensor(r.json()["layers"][0]["parameters"]["0.weight"]["data"])
+    torch.testing.assert_close(weight, model[0].weight.detach().reshape(-1))
 
 
 LIMITS = {"max_body_bytes": 2048, "max_weights_bytes": 4096}

@@ -136,6 +136,11 @@ def test_mnist_batch_forms_validate() -> None:
     )
     assert ref.count == 8
     assert INPUT.validate_python({"mnist": {"index": 4}}).mnist.count == 1
+    # a full dump of a request validates again (loader fields at their defaults are no batch)
+    one = INPUT.validate_python({"mnist": {"index": 4}})
+    assert INPUT.validate_python(one.model_dump()).mnist.index == 4
+    with pytest.raises(ValidationError, match="only with `batch_size`"):
+        INPUT.validate_python({"mnist": {"index": 4, "shuffle": True}})
 
 
 @pytest.mark.parametrize(
@@ -162,7 +167,7 @@ def test_mnist_batch_forms_validate() -> None:
             "leave it out",
         ),
         (
-            {"indices": [1], "seed": 3, "drop_last": False},
+            {"indices": [1], "seed": 3, "drop_last": True},
             "body.input.mnist",
             "`seed`, `drop_last` go only with `batch_size`",
         ),
