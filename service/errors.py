@@ -254,6 +254,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": HTTPStatus(status).phrase + " (problem details)",
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
-    for status in (400, 401, 413, 422, 503)
+    for status in (400, 413, 422, 503)
 }
-"""OpenAPI `responses` entries for routes that may answer with problem details."""
+"""OpenAPI `responses` entries for routes that may answer with problem details (401, only
+when API keys are set, is added by the app)."""
