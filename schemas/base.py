@@ -6,9 +6,11 @@ from pydantic import BaseModel, ConfigDict, Field, Tag
 
 
 class StrictModel(BaseModel):
-    """Base for request models: unknown fields are rejected, not silently ignored."""
+    """Base for request models: unknown fields are rejected, not silently ignored, and values
+    are taken as the JSON types the schema names: `"yes"` or `1` is no boolean, `false` or
+    `"2"` no integer (a JSON integer is still a number)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ResponseModel(BaseModel):

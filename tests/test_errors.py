@@ -92,6 +92,49 @@ def test_validation_errors_name_field_and_fix(
     assert fix_word in (entry["fix"] or "") + entry["message"]
 
 
+@pytest.mark.parametrize(
+    ("layer", "input_", "field", "fix"),
+    [
+        ({"type": "activation", "name": "softmax", "dim": False}, [2], "body.layer.dim", "integer"),
+        (
+            {"type": "linear", "in_features": 2, "out_features": 1, "bias": "yes"},
+            [1, 2],
+            "body.layer.bias",
+            "true or false",
+        ),
+        (
+            {"type": "linear", "in_features": "2", "out_features": 1},
+            [1, 2],
+            "body.layer.in_features",
+            "integer",
+        ),
+        ({"type": "activation", "name": "relu"}, [1, True], "body.input.shape.1", "integer"),
+    ],
+)
+def test_booleans_and_integers_are_strict(
+    client: TestClient, layer: dict[str, Any], input_: list[Any], field: str, fix: str
+) -> None:
+    """`false` is no dim 0, `"yes"` no true, `"2"` no 2: each a 422 naming the field."""
+    problem = _problem(client, {"layer": layer, "input": {"shape": input_}})
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert fix in problem["errors"][0]["fix"]
+
+
+def test_a_json_integer_is_still_a_number(client: TestClient) -> None:
+    """Strictness does not refuse `1` where a float is asked for: LeakyReLU(1) is identity."""
+    x = [[-2.0, 3.0]]
+    r = client.post(
+        "/v1/layers/inspect",
+        json={
+            "layer": {"type": "activation", "name": "leaky_relu", "negative_slope": 1},
+            "input": {"tensor": {"data": x}},
+        },
+    )
+    assert r.status_code == 200, r.text
+    expected = torch.nn.LeakyReLU(negative_slope=1.0)(torch.tensor(x))
+    assert torch.equal(torch.tensor(r.json()["output"]["data"]).reshape(1, 2), expected)
+
+
 def test_tensor_data_problems(client: TestClient) -> None:
     layer = {"type": "activation", "name": "relu"}
     p = _problem(client, {"layer": layer, "input": {"tensor": {"shape": [2, 2], "data": [1, 2]}}})

@@ -3,7 +3,7 @@
 from typing import Any
 
 import pytest
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from schemas.base import (
     MAX_DIM_SIZE,
@@ -36,6 +36,43 @@ def test_strict_and_response_models_forbid_extras() -> None:
         with pytest.raises(ValidationError) as info:
             cls.model_validate({"a": 1, "b": 2})
         assert [(e["loc"], e["type"]) for e in info.value.errors()] == [(("b",), "extra_forbidden")]
+
+
+class _Typed(StrictModel):
+    flag: bool = False
+    count: int = 0
+    scale: float = 0.0
+    sizes: list[int] = Field(default_factory=list)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "kind"),
+    [
+        ("flag", "yes", "bool_type"),
+        ("flag", 1, "bool_type"),
+        ("flag", "true", "bool_type"),
+        ("count", False, "int_type"),
+        ("count", "2", "int_type"),
+        ("count", 2.5, "int_type"),
+        ("scale", "1.5", "float_type"),
+        ("scale", True, "float_type"),
+        ("sizes", [1, "2"], "int_type"),
+        ("sizes", "12", "list_type"),
+    ],
+)
+def test_strict_models_take_only_the_json_type_the_schema_names(
+    field: str, value: Any, kind: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        _Typed.model_validate({field: value})
+    assert [e["type"] for e in info.value.errors()] == [kind]
+    assert info.value.errors()[0]["loc"][0] == field
+
+
+def test_strict_models_still_take_a_json_integer_as_a_number() -> None:
+    typed = _Typed.model_validate({"flag": True, "count": 2, "scale": 1, "sizes": [3]})
+    assert (typed.flag, typed.count, typed.scale, typed.sizes) == (True, 2, 1.0, [3])
+    assert isinstance(typed.scale, float)
 
 
 @pytest.mark.parametrize("shape", [[], [0], [2, 0], [1], [MAX_DIM_SIZE], [1] * MAX_RANK])
