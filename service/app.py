@@ -100,8 +100,8 @@ def _register_problem_schema(app: FastAPI, *, keyed: bool) -> None:
 
     FastAPI documents its own 422 (`HTTPValidationError`, application/json); every error here
     is `application/problem+json`, so each operation's error responses are rewritten to say so,
-    and the statuses any /v1 operation may answer (422; 400, 413, 503 with a body; 401 when
-    API keys are `keyed`) added.
+    and the statuses any /v1 operation may answer (422; 400, 413, 503 with a body; 415 with a
+    JSON body; 401 when API keys are `keyed`) added.
     """
     default_openapi = app.openapi
 
@@ -117,19 +117,22 @@ def _register_problem_schema(app: FastAPI, *, keyed: bool) -> None:
                 components.pop(name, None)
             for path, operations in schema.get("paths", {}).items():
                 for method, operation in operations.items():
-                    _document_problems(path, method, operation["responses"], keyed)
+                    _document_problems(path, method, operation, keyed)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _document_problems(path: str, method: str, responses: dict[str, Any], keyed: bool) -> None:
+def _document_problems(path: str, method: str, operation: dict[str, Any], keyed: bool) -> None:
+    responses = operation["responses"]
     statuses = {int(code) for code in responses if code.isdigit() and int(code) >= 400}
     if path.startswith("/v1"):
         statuses |= {401, 422} if keyed else {422}
         if method in ("post", "put", "patch"):
             statuses |= {400, 413, 503}
+    if "application/json" in operation.get("requestBody", {}).get("content", {}):
+        statuses.add(415)  # a body sent without a JSON content type
     for status in sorted(statuses):
         entry = responses.setdefault(str(status), {})
         entry["description"] = entry.get("description") or HTTPStatus(status).phrase

@@ -56,6 +56,9 @@ def test_every_4xx_response_is_problem_json_and_no_fastapi_validation_schema(
                 assert 422 in codes and 401 not in codes, (method, path)
                 if method == "post":
                     assert {400, 413, 503} <= codes, (method, path)
+            # A JSON body sent without a JSON content type is a 415, documented where it can be.
+            takes_json = "application/json" in op.get("requestBody", {}).get("content", {})
+            assert (415 in codes) == takes_json or path.endswith("/upload"), (method, path)
             for code in codes:
                 if 400 <= code < 500:
                     content = op["responses"][str(code)]["content"]

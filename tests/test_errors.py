@@ -1,5 +1,6 @@
 """Every error is RFC 9457 problem details naming the field and the fix."""
 
+import json
 from typing import Any
 
 import pytest
@@ -221,6 +222,89 @@ def test_invalid_json_and_404_and_405_are_problems(client: TestClient) -> None:
     assert r.status_code == 405
     assert r.json()["type"] == "about:blank"
     assert "GET is not allowed" in r.json()["detail"]
+
+
+RELU_BODY = b'{"layer": {"type": "activation", "name": "relu"}, "input": {"shape": [2]}}'
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_a_json_body_without_a_json_content_type_is_415_saying_so(
+    client: TestClient, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    r = client.post("/v1/layers/inspect", content=RELU_BODY, headers=headers)
+    assert r.status_code == 415, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["accept-post"] == "application/json"
+    problem = r.json()
+    assert problem["type"] == "/problems/unsupported-media-type"
+    assert "content-type: application/json" in problem["detail"]
+    assert [e["field"] for e in problem["errors"]] == ["header.content-type"]
+    assert (content_type or "missing") in problem["detail"]
+    # The same bytes with the JSON content type run (application/*+json counts as JSON).
+    for json_type in ("application/json", "application/vnd.layerscope+json"):
+        ok = client.post(
+            "/v1/layers/inspect", content=RELU_BODY, headers={"content-type": json_type}
+        )
+        assert ok.status_code == 200, ok.text
+
+
+def test_a_json_array_with_a_json_content_type_is_still_a_422(client: TestClient) -> None:
+    p = _problem(client, [1, 2])
+    assert p["type"] == "/problems/invalid-request" and p["errors"][0]["field"] == "body"
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "column", "snippet"),
+    [
+        (b"{not json", 1, 2, "{not json\n ^"),
+        (
+            b'{"layer": {"type": "linear",\n  "in_features": 2,, "out_features": 1}}',
+            2,
+            20,
+            '  "in_features": 2,, "out_features": 1}}\n                   ^',
+        ),
+        (
+            b'{"input": {"shape": [1]},\n"layer": {"type": "activation", "name": "relu"'
+            + b" " * 80
+            + b"]}}",
+            2,
+            127,
+            " " * 30 + "]}}\n" + " " * 30 + "^",
+        ),
+    ],
+)
+def test_invalid_json_names_line_and_column_and_shows_the_spot(
+    client: TestClient, body: bytes, line: int, column: int, snippet: str
+) -> None:
+    """Not a character offset as a field (`body.66`): line, column and the text around it."""
+    doc = body.decode()
+    with pytest.raises(json.JSONDecodeError) as parsed:
+        json.loads(doc)
+    assert (parsed.value.lineno, parsed.value.colno) == (line, column)  # as Python's json says
+    r = client.post(
+        "/v1/layers/inspect", content=body, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422
+    problem = r.json()
+    assert problem["type"] == "/problems/invalid-json"
+    assert problem["context"] == {"line": line, "column": column, "snippet": snippet}
+    assert [e["field"] for e in problem["errors"]] == ["body"]
+    assert f"{parsed.value.msg} at line {line}, column {column}" in problem["errors"][0]["message"]
+    assert problem["detail"].endswith(snippet)
+
+
+def test_a_missing_body_says_so(client: TestClient) -> None:
+    r = client.post("/v1/layers/inspect", headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["errors"] == [
+        {
+            "field": "body",
+            "message": "the request has no body",
+            "fix": "send the request as a JSON object",
+            "type": "missing",
+        }
+    ]
 
 
 def test_absurd_shape_counts_past_64_bits_still_answer(client: TestClient) -> None:
