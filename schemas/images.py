@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from schemas.base import ResponseModel, StrictModel
+from schemas.base import INTEGRAL, JsonInt, ResponseModel, StrictModel
 from schemas.tensors import TensorOut
 
 MAX_IMAGE_SIDE = 512
@@ -13,7 +13,7 @@ MAX_IMAGE_SIDE = 512
 MAX_RENDER_SCALE = 32
 """Largest integer upscaling of a rendering."""
 
-Side = Annotated[int, Field(ge=1, le=MAX_IMAGE_SIDE)]
+Side = Annotated[int, Field(ge=1, le=MAX_IMAGE_SIDE), INTEGRAL]
 
 
 class PreprocessOptions(StrictModel):
@@ -65,11 +65,11 @@ class RenderOptions(StrictModel):
         default="global",
         description="Scale colours over the whole tensor (`global`) or each tile alone.",
     )
-    scale: int = Field(
+    scale: JsonInt = Field(
         default=1, ge=1, le=MAX_RENDER_SCALE, description="Integer (nearest) upscaling."
     )
-    columns: int | None = Field(
-        default=None, ge=1, le=1024, description="Tiles per row; default ceil(sqrt(tiles))."
+    columns: Annotated[int, Field(ge=1, le=1024), INTEGRAL] | None = Field(
+        default=None, description="Tiles per row; default ceil(sqrt(tiles))."
     )
 
 

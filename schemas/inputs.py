@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Discriminator, Field, model_validator
 
-from schemas.base import VARIANT_MARK, Seed, Shape, StrictModel, variant
+from schemas.base import INTEGRAL, VARIANT_MARK, JsonInt, Seed, Shape, StrictModel, variant
 from schemas.images import PreprocessOptions
 from schemas.tensors import TensorData
 
@@ -27,7 +27,7 @@ class RandomInput(StrictModel):
     dtype: Literal["int64"] | None = Field(
         default=None, description="`int64` for integers in [0, high); default: the request's."
     )
-    high: Annotated[int, Field(ge=1, le=MAX_HIGH)] | None = Field(
+    high: Annotated[int, Field(ge=1, le=MAX_HIGH), INTEGRAL] | None = Field(
         default=None, description="With int64: values are drawn from 0 to high - 1."
     )
 
@@ -63,7 +63,7 @@ class MnistRef(StrictModel):
     """One digit of the MNIST sample set (`GET /v1/mnist` lists the splits and sizes)."""
 
     split: Annotated[str, Field(pattern=MNIST_SPLIT_PATTERN)] = "test"
-    index: int = Field(ge=0, description="Position in the split, from 0.")
+    index: JsonInt = Field(ge=0, description="Position in the split, from 0.")
 
 
 class MnistInput(StrictModel):

@@ -19,10 +19,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from schemas.base import ResponseModel, Shape, StrictModel
+from schemas.base import JsonInt, ResponseModel, Shape, StrictModel
 from schemas.images import Images, Preprocessing, RenderOptions
 from schemas.layer_specs import LayerSpec
-from schemas.requests import DTypeOption, ModeOption, RunOptions
+from schemas.requests import DTypeOption, ModeOption, RunOptions, without_input
 from schemas.responses import RunFacts, Seeds, Timing
 from schemas.tensors import GradTensorOut, OutputTensorOut, TensorOut
 
@@ -49,6 +49,14 @@ class ModelInspectRequest(RunOptions):
     """
 
     layers: Layers
+
+
+ModelUploadSpec = without_input(
+    ModelInspectRequest,
+    "ModelUploadSpec",
+    "The form field `spec` of POST /v1/models/inspect/upload: a model inspect request without "
+    "`input` (the uploaded image is the input).",
+)
 
 
 class ModelSummaryRequest(StrictModel):
@@ -155,6 +163,6 @@ class ModelInspectResponse(ModelSummaryResponse, RunFacts):
 class ModelRenderRequest(ModelInspectRequest, RenderOptions):
     """A model inspect request plus what to draw, of which layer: answered with a PNG."""
 
-    layer: int = Field(
+    layer: JsonInt = Field(
         ge=0, description="Index of the layer whose view to draw (its input, weights, ...)."
     )

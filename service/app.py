@@ -13,6 +13,7 @@ from service import __version__
 from service.auth import require_api_key
 from service.docs import add_docs
 from service.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
+from service.inspection.upload_forms import document_upload_forms
 from service.logs import configure_logging
 from service.middleware.body_limit import BodyLimitMiddleware
 from service.middleware.request_context import RequestContextMiddleware
@@ -118,6 +119,7 @@ def _register_problem_schema(app: FastAPI, *, keyed: bool) -> None:
             for path, operations in schema.get("paths", {}).items():
                 for method, operation in operations.items():
                     _document_problems(path, method, operation, keyed)
+            document_upload_forms(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -136,6 +136,19 @@ def test_a_json_integer_is_still_a_number(client: TestClient) -> None:
     assert torch.equal(torch.tensor(r.json()["output"]["data"]).reshape(1, 2), expected)
 
 
+def test_an_integer_spelled_with_a_point_is_that_integer(client: TestClient) -> None:
+    """JSON Schema's `integer` takes 2.0 (one JSON number 2): so does the server."""
+    body = {
+        "layer": {"type": "activation", "name": "softmax", "dim": 0.0},
+        "input": {"tensor": {"data": [[1.0, 2.0], [3.0, 5.0]]}},
+    }
+    r = client.post("/v1/layers/inspect", json=body)
+    assert r.status_code == 200, r.text
+    expected = torch.softmax(torch.tensor([[1.0, 2.0], [3.0, 5.0]]), dim=0).flatten()
+    assert torch.allclose(torch.tensor(r.json()["output"]["data"]), expected)
+    assert r.json()["output"]["shape"] == [2, 2]
+
+
 def test_tensor_data_problems(client: TestClient) -> None:
     layer = {"type": "activation", "name": "relu"}
     p = _problem(client, {"layer": layer, "input": {"tensor": {"shape": [2, 2], "data": [1, 2]}}})

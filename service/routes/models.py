@@ -6,17 +6,19 @@ from fastapi import APIRouter, Body, Depends, File, Form, Header, Query, UploadF
 from starlette.responses import PlainTextResponse, Response
 
 from schemas.examples import MODEL_EXAMPLES, SUMMARY_EXAMPLES
+from schemas.images import ImageInputOptions
 from schemas.models import (
     ModelInspectRequest,
     ModelInspectResponse,
     ModelRenderRequest,
     ModelSummaryRequest,
     ModelSummaryResponse,
+    ModelUploadSpec,
 )
 from service.errors import PROBLEM_RESPONSES
 from service.inspection.model import inspect_model, render_model
 from service.inspection.summary import render_text, summarize_model
-from service.inspection.upload_forms import upload_request
+from service.inspection.upload_forms import json_part, upload_request
 from service.negotiation import wants_text
 from service.orjson_response import OrjsonResponse
 from service.routes.layers import IMAGE_FORM_DOC, PNG_RESPONSES, UPLOAD_RESPONSES
@@ -95,10 +97,20 @@ def summary(
 )
 def inspect_upload(
     image: Annotated[UploadFile, File(description="The image file.")],
-    spec: Annotated[str, Form(description="The model inspect request as JSON, without `input`.")],
+    spec: Annotated[
+        str,
+        Form(
+            description="The model inspect request as JSON, without `input`.",
+            json_schema_extra=json_part(ModelUploadSpec),
+        ),
+    ],
     runtime: Annotated[Runtime, Depends(get_runtime)],
     input: Annotated[
-        str | None, Form(description="Preprocessing options as JSON (optional).")
+        str | None,
+        Form(
+            description="Preprocessing options as JSON (optional).",
+            json_schema_extra=json_part(ImageInputOptions),
+        ),
     ] = None,
 ) -> Response:
     """Like POST /v1/models/inspect, with the uploaded image, preprocessed to [1, 1, H, W], as

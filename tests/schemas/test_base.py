@@ -8,7 +8,9 @@ from pydantic import Field, TypeAdapter, ValidationError
 from schemas.base import (
     MAX_DIM_SIZE,
     MAX_RANK,
+    MAX_SEED,
     VARIANT_MARK,
+    JsonInt,
     ResponseModel,
     Seed,
     Shape,
@@ -40,7 +42,7 @@ def test_strict_and_response_models_forbid_extras() -> None:
 
 class _Typed(StrictModel):
     flag: bool = False
-    count: int = 0
+    count: JsonInt = 0
     scale: float = 0.0
     sizes: list[int] = Field(default_factory=list)
 
@@ -75,6 +77,15 @@ def test_strict_models_still_take_a_json_integer_as_a_number() -> None:
     assert isinstance(typed.scale, float)
 
 
+@pytest.mark.parametrize("spelled", [2, 2.0])
+def test_json_int_takes_an_integer_however_json_spells_it(spelled: float) -> None:
+    """JSON Schema's `integer` is any number with no fraction: `2.0` is 2, as the schema says."""
+    count = _Typed.model_validate({"count": spelled}).count
+    assert count == 2 and type(count) is int
+    assert SEED.validate_python(7.0) == 7 and type(SEED.validate_python(7.0)) is int
+    assert SHAPE.validate_python([1.0, 28]) == [1, 28]
+
+
 @pytest.mark.parametrize("shape", [[], [0], [2, 0], [1], [MAX_DIM_SIZE], [1] * MAX_RANK])
 def test_shape_accepted(shape: list[int]) -> None:
     assert SHAPE.validate_python(shape) == shape
@@ -97,7 +108,8 @@ def test_shape_refused(shape: list[Any], loc: tuple[int, ...], kind: str) -> Non
 
 def test_seed_bounds_are_manual_seeds() -> None:
     assert SEED.validate_python(0) == 0
-    assert SEED.validate_python(2**63 - 1) == 2**63 - 1
-    for bad in (-1, 2**63):
+    assert SEED.validate_python(2**53 - 1) == MAX_SEED == 2**53 - 1
+    assert float(MAX_SEED) == MAX_SEED  # a float64, as FastAPI writes the schema's bound
+    for bad in (-1, 2**53, 2**63):
         with pytest.raises(ValidationError):
             SEED.validate_python(bad)
