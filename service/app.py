@@ -110,7 +110,9 @@ def _register_problem_schema(app: FastAPI, *, keyed: bool) -> None:
         if app.openapi_schema is None:
             schema = default_openapi()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            problem = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}", mode="serialization"
+            )
             for name, definition in problem.pop("$defs", {}).items():
                 components.setdefault(name, definition)
             components["Problem"] = problem
