@@ -3,6 +3,8 @@
 tests/browser/test_docs_pages.py loads both pages in a real browser; these check the HTML.
 """
 
+import base64
+import hashlib
 import re
 from html.parser import HTMLParser
 
@@ -54,6 +56,25 @@ def test_pages_load_only_the_services_own_files(
     # No other host named anywhere in the page: not in a tag, not in its script.
     assert not re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", html.text), html.text
     assert "/openapi.json" in html.text  # the page loads this service's schema
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_pages_forbid_the_browser_any_other_host(client: TestClient, page: str) -> None:
+    """A Content-Security-Policy of this origin only (ReDoc's sidebar would fetch Redocly's
+    logo from a CDN): the page's inline script is allowed by its hash, nothing by host."""
+    r = client.get(page)
+    directives = [d.partition(" ") for d in r.headers["content-security-policy"].split("; ")]
+    policy = {name: value for name, _, value in directives}
+    assert policy["default-src"] == "'self'"
+    assert policy["img-src"] == "'self' data:" and policy["connect-src"] == "'self'"
+    assert not re.search(r"https?:|\*", r.headers["content-security-policy"])
+    inline = re.findall(r"<script>(.*?)</script>", r.text, re.DOTALL)
+    digests = {
+        "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'"
+        for s in inline
+    }
+    assert set(policy["script-src"].split()) == {"'self'", *digests}
+    assert len(inline) == (1 if page == "/docs" else 0)
 
 
 def test_swagger_ui_does_not_ask_an_online_validator(client: TestClient) -> None:
