@@ -87,7 +87,7 @@ def schema_valid_requests_are_taken(
         return None
     raise AssertionError(
         f"a request the schema calls valid was refused with {status} {kind}: "
-        f"{problem.get('detail', response.text[:300])} (LAYERSCOPE_FUZZ_SEED={SEED})"
+        f"{problem.get('detail', response.text[:300])}"
     )
 
 
@@ -118,6 +118,16 @@ keyed_schema_fuzzing = _schema(keyed=True, coverage=False)
 # alike (one router dependency).
 keyed_schema_coverage = _schema(keyed=True).exclude(path_regex=r"^/v1/(layers|models)/")
 
+
+def _call_and_validate(case: schemathesis.Case) -> None:
+    """Send the case and run every check; a failure says how to replay this run's seed."""
+    try:
+        case.call_and_validate(additional_checks=[schema_valid_requests_are_taken])
+    except BaseException as exc:
+        exc.add_note(f"replay with LAYERSCOPE_FUZZ_SEED={SEED}")
+        raise
+
+
 COMMON: dict[str, Any] = {
     "deadline": None,
     "database": None,
@@ -129,14 +139,14 @@ COMMON: dict[str, Any] = {
 @settings(max_examples=EXAMPLES, derandomize=True, **COMMON)
 def test_every_operation_conforms(case: schemathesis.Case) -> None:
     """The same examples every run, so CI is stable."""
-    case.call_and_validate(additional_checks=[schema_valid_requests_are_taken])
+    _call_and_validate(case)
 
 
 @open_schema_fuzzing.parametrize()
 @seed(SEED)
 @settings(max_examples=RANDOM_EXAMPLES, **COMMON)
 def test_every_operation_conforms_with_a_random_seed(case: schemathesis.Case) -> None:
-    case.call_and_validate(additional_checks=[schema_valid_requests_are_taken])
+    _call_and_validate(case)
 
 
 @keyed_schema_fuzzing.parametrize()
@@ -144,11 +154,11 @@ def test_every_operation_conforms_with_a_random_seed(case: schemathesis.Case) ->
 @settings(max_examples=RANDOM_EXAMPLES, **COMMON)
 def test_every_operation_conforms_with_api_keys(case: schemathesis.Case) -> None:
     """With keys set: bearer auth declared, demanded, and a missing or wrong key a 401."""
-    case.call_and_validate(additional_checks=[schema_valid_requests_are_taken])
+    _call_and_validate(case)
 
 
 @keyed_schema_coverage.parametrize()
 @seed(SEED)
 @settings(max_examples=RANDOM_EXAMPLES, **COMMON)
 def test_small_operations_conform_with_api_keys_on_their_edges(case: schemathesis.Case) -> None:
-    case.call_and_validate(additional_checks=[schema_valid_requests_are_taken])
+    _call_and_validate(case)
