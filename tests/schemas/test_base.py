@@ -1,11 +1,13 @@
 """schemas/base.py: strict models, the Shape and Seed bounds, variant tags."""
 
-from typing import Any
+import importlib
+from typing import Annotated, Any, get_args, get_origin
 
 import pytest
 from pydantic import Field, TypeAdapter, ValidationError
 
 from schemas.base import (
+    INTEGRAL,
     MAX_DIM_SIZE,
     MAX_RANK,
     MAX_SEED,
@@ -84,6 +86,43 @@ def test_json_int_takes_an_integer_however_json_spells_it(spelled: float) -> Non
     assert count == 2 and type(count) is int
     assert SEED.validate_python(7.0) == 7 and type(SEED.validate_python(7.0)) is int
     assert SHAPE.validate_python([1.0, 28]) == [1, 28]
+
+
+def _bare_ints(annotation: Any, metadata: list[Any]) -> int:
+    """How many `int`s in a field's type are neither INTEGRAL nor strict on purpose."""
+    if annotation is int:
+        marked = INTEGRAL in metadata or any(getattr(m, "strict", None) for m in metadata)
+        return 0 if marked else 1
+    if get_origin(annotation) is Annotated:
+        inner, *extra = get_args(annotation)
+        flat = [m for e in extra for m in [e, *getattr(e, "metadata", [])]]
+        return _bare_ints(inner, flat)
+    return sum(_bare_ints(arg, []) for arg in get_args(annotation))
+
+
+def _request_models() -> list[type[StrictModel]]:
+    for module in ("autograd", "images", "inputs", "layer_specs", "models", "requests"):
+        importlib.import_module(f"schemas.{module}")
+    found: list[type[StrictModel]] = []
+    todo = [StrictModel]
+    while todo:
+        found += (subs := todo.pop().__subclasses__())
+        todo += subs
+    return [model for model in found if model.__module__.startswith("schemas.")]
+
+
+def test_every_integer_a_request_takes_is_a_json_integer() -> None:
+    """Each `int` of a request model takes `2.0` as 2, as the schema's `integer` says (or is
+    strict on purpose, as autograd's scalar arguments, where 2 and 2.0 differ)."""
+    models = _request_models()
+    assert len(models) > 80
+    bare = {
+        f"{model.__name__}.{name}"
+        for model in models
+        for name, field in model.model_fields.items()
+        if _bare_ints(field.annotation, field.metadata)
+    }
+    assert not bare, f"int fields without INTEGRAL (schemas/base.py): {sorted(bare)}"
 
 
 @pytest.mark.parametrize("shape", [[], [0], [2, 0], [1], [MAX_DIM_SIZE], [1] * MAX_RANK])
