@@ -11,12 +11,15 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from schemas.base import (
+    INTEGRAL,
     MAX_DIM_SIZE,
     MAX_RANK,
+    JsonInt,
     ResponseModel,
     Seed,
     Shape,
     StrictModel,
+    keys_by_pattern,
     variant,
 )
 from schemas.inputs import key_discriminator
@@ -70,8 +73,8 @@ OpName = Literal[
 ]
 """The ops there are (a fixed table; nothing is ever evaluated)."""
 
-DimIndex = Annotated[int, Field(ge=-MAX_RANK, le=MAX_RANK - 1)]
-ViewDim = Annotated[int, Field(ge=-1, le=MAX_DIM_SIZE)]
+DimIndex = Annotated[int, Field(ge=-MAX_RANK, le=MAX_RANK - 1), INTEGRAL]
+ViewDim = Annotated[int, Field(ge=-1, le=MAX_DIM_SIZE), INTEGRAL]
 
 _REQUIRES_GRAD = Field(
     default=True,
@@ -156,7 +159,7 @@ class AutogradBackward(StrictModel):
         description="Non-leaf tensors whose `.grad` to keep (`t.retain_grad()`); without it "
         "PyTorch leaves a non-leaf's `.grad` None.",
     )
-    repeat: int = Field(
+    repeat: JsonInt = Field(
         default=1,
         ge=1,
         le=MAX_REPEAT,
@@ -172,6 +175,7 @@ class AutogradRequest(StrictModel):
         min_length=1,
         max_length=MAX_GRAPH_TENSORS,
         description='The leaf tensors by name, e.g. `{"a": {"fill": 1.0, "shape": [2, 2]}}`.',
+        json_schema_extra=keys_by_pattern,
     )
     ops: list[OpSpec] = Field(
         default_factory=list,

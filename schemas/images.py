@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from schemas.base import ResponseModel, StrictModel
+from schemas.base import INTEGRAL, JsonInt, ResponseModel, StrictModel
 from schemas.tensors import TensorOut
 
 MAX_IMAGE_SIDE = 512
@@ -16,7 +16,7 @@ MAX_RENDER_SCALE = 32
 MIN_STD = 1e-6
 """Smallest Normalize std: torchvision refuses a std that is 0 in float32 (5e-324 is)."""
 
-Side = Annotated[int, Field(ge=1, le=MAX_IMAGE_SIDE)]
+Side = Annotated[int, Field(ge=1, le=MAX_IMAGE_SIDE), INTEGRAL]
 
 
 class PreprocessOptions(StrictModel):
@@ -74,11 +74,11 @@ class RenderOptions(StrictModel):
         default="global",
         description="Scale colours over the whole tensor (`global`) or each tile alone.",
     )
-    scale: int = Field(
+    scale: JsonInt = Field(
         default=1, ge=1, le=MAX_RENDER_SCALE, description="Integer (nearest) upscaling."
     )
-    columns: int | None = Field(
-        default=None, ge=1, le=1024, description="Tiles per row; default ceil(sqrt(tiles))."
+    columns: Annotated[int, Field(ge=1, le=1024), INTEGRAL] | None = Field(
+        default=None, description="Tiles per row; default ceil(sqrt(tiles))."
     )
 
 

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Discriminator, Field, field_validator, model_validator
 
-from schemas.base import VARIANT_MARK, Seed, Shape, StrictModel, variant
+from schemas.base import INTEGRAL, VARIANT_MARK, JsonInt, Seed, Shape, StrictModel, variant
 from schemas.images import PreprocessOptions
 from schemas.tensors import TensorData
 
@@ -27,7 +27,7 @@ class RandomInput(StrictModel):
     dtype: Literal["int64"] | None = Field(
         default=None, description="`int64` for integers in [0, high); default: the request's."
     )
-    high: Annotated[int, Field(ge=1, le=MAX_HIGH)] | None = Field(
+    high: Annotated[int, Field(ge=1, le=MAX_HIGH), INTEGRAL] | None = Field(
         default=None, description="With int64: values are drawn from 0 to high - 1."
     )
 
@@ -63,7 +63,7 @@ MAX_BATCH = 4096
 """Hard cap on the samples of one batch; the service's LAYERSCOPE_MAX_BATCH_SIZE (default 256)
 is usually lower and is checked before any digit is read."""
 
-Position = Annotated[int, Field(ge=0)]
+Position = Annotated[int, Field(ge=0), INTEGRAL]
 _LOADER_FIELDS = ("shuffle", "seed", "batch", "drop_last")
 
 
@@ -78,7 +78,7 @@ class MnistRef(StrictModel):
     DataLoader with that generator."""
 
     split: Annotated[str, Field(pattern=MNIST_SPLIT_PATTERN)] = "test"
-    index: int | None = Field(
+    index: JsonInt | None = Field(
         default=None,
         ge=0,
         description="One digit: its position in the split, from 0; the input is [1, 1, H, W]. "
@@ -88,7 +88,7 @@ class MnistRef(StrictModel):
         default=None,
         description="Several digits, in this order: the input is [len(indices), 1, H, W].",
     )
-    batch_size: int | None = Field(
+    batch_size: JsonInt | None = Field(
         default=None,
         ge=1,
         le=MAX_BATCH,
@@ -102,7 +102,7 @@ class MnistRef(StrictModel):
         description="With `batch_size`: the DataLoader's generator is "
         "`torch.Generator().manual_seed(seed)`.",
     )
-    batch: int = Field(
+    batch: JsonInt = Field(
         default=0,
         ge=0,
         description="With `batch_size`: which batch the DataLoader yields, from 0 "

@@ -19,10 +19,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from schemas.base import ResponseModel, Shape, StrictModel
+from schemas.base import INTEGRAL, ResponseModel, Shape, StrictModel
 from schemas.images import Images, Labels, Preprocessing, RenderOptions
 from schemas.layer_specs import LayerSpec
-from schemas.requests import DTypeOption, ModeOption, RunOptions
+from schemas.requests import DTypeOption, ModeOption, RunOptions, with_optional_input
 from schemas.responses import RunFacts, Seeds, Timing
 from schemas.tensors import GradTensorOut, OutputTensorOut, TensorOut
 
@@ -296,13 +296,31 @@ class ModelInspectResponse(ModelSummaryResponse, RunFacts):
     )
 
 
+LayerIndex = Annotated[int, Field(ge=0), INTEGRAL]
+
+
 class ModelRenderRequest(ModelInspectRequest, RenderOptions):
     """A model inspect request plus what to draw, of which layer: answered with a PNG."""
 
-    layer: Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=KEYWORD_MODULE)] = Field(
+    layer: LayerIndex | Annotated[str, Field(pattern=KEYWORD_MODULE)] = Field(
         description="The module whose view to draw (its input, weights, ...): its qualified "
         "name (`layer1.0.conv1`), or a pipeline layer's index."
     )
+
+
+ModelFormSpec = with_optional_input(
+    ModelInspectRequest,
+    "ModelFormSpec",
+    "The form field `spec` of POST /v1/models/inspect/upload: a model inspect request whose "
+    "`input` is left out when `image` files are sent (they are the input) and given otherwise; "
+    "`weights` is left out when a `weights` file is sent.",
+)
+ModelRenderFormSpec = with_optional_input(
+    ModelRenderRequest,
+    "ModelRenderFormSpec",
+    "The form field `spec` of POST /v1/models/render/upload: a model render request, `input` "
+    "and `weights` as for POST /v1/models/inspect/upload.",
+)
 
 
 class KeywordInfo(ResponseModel):

@@ -1,8 +1,8 @@
 """Request bodies of the inspection endpoints."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, create_model
 
 from schemas.base import Seed, StrictModel, variant
 from schemas.images import RenderOptions
@@ -64,9 +64,10 @@ DTypeOption = Annotated[
 
 class SeedWeights(StrictModel):
     """Parameters equal to `torch.manual_seed(seed)` followed by the module's constructor on CPU
-    (in float32, then converted to the request's dtype)."""
+    (in float32, then converted to the request's dtype). `seed` names this form, so it is
+    required (`{}` says neither form)."""
 
-    seed: Seed = 0
+    seed: Seed
 
 
 class StateWeights(StrictModel):
@@ -140,6 +141,42 @@ class LayerInspectRequest(RunOptions):
     """Build one layer, run it forward (and backward), and look at everything."""
 
     layer: LayerSpec
+
+
+def without_input(model: type[RunOptions], name: str, doc: str) -> type[StrictModel]:
+    """`model` less its `input`: the `spec` form field of an upload, whose image is the input.
+
+    Made from `model`'s own fields, so the upload's documented spec cannot drift from it.
+    """
+    fields: dict[str, Any] = {
+        key: (field.annotation, field)
+        for key, field in model.model_fields.items()
+        if key != "input"
+    }
+    return create_model(name, __base__=StrictModel, __doc__=doc, **fields)
+
+
+def with_optional_input(model: type[RunOptions], name: str, doc: str) -> type[StrictModel]:
+    """`model` with an optional `input` (and its own JSON schema extras): the `spec` form field
+    of a model route, whose `image` files, when sent, are the input."""
+    fields: dict[str, Any] = {}
+    for key, field in model.model_fields.items():
+        if key == "input":
+            fields[key] = (InputSpec | None, Field(default=None, description=field.description))
+        else:
+            fields[key] = (field.annotation, field)
+    config = ConfigDict(**StrictModel.model_config)
+    config["json_schema_extra"] = model.model_config.get("json_schema_extra")
+    base = type(f"_{name}Base", (StrictModel,), {"model_config": config})
+    return create_model(name, __base__=base, __doc__=doc, **fields)
+
+
+LayerUploadSpec = without_input(
+    LayerInspectRequest,
+    "LayerUploadSpec",
+    "The form field `spec` of POST /v1/layers/inspect/upload: an inspect request without "
+    "`input` (the uploaded image is the input).",
+)
 
 
 class LayerRenderRequest(LayerInspectRequest, RenderOptions):

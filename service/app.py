@@ -7,13 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
-from starlette.responses import HTMLResponse, JSONResponse
 
 from schemas.problems import Problem
 from service import __version__
 from service.auth import require_api_key
+from service.docs import add_docs
 from service.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
+from service.inspection.upload_forms import document_upload_forms
 from service.logs import configure_logging
 from service.middleware.body_limit import BodyLimitMiddleware
 from service.middleware.request_context import RequestContextMiddleware
@@ -58,19 +58,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url=None if protect_docs else "/docs",
-        openapi_url=None if protect_docs else "/openapi.json",
+        # service/docs.py serves the schema and the docs pages, offline, maybe behind the key.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.runtime = runtime
     app.state.metrics = runtime.metrics
     install_error_handlers(app)
     for router in OPEN_ROUTERS:
         app.include_router(router)
+    # Without keys there is no auth to check, and so none to document: the schema declares
+    # bearer auth (and its 401) only when the server demands it.
+    keyed = bool(s.api_keys)
+    guard = [Depends(require_api_key)] if keyed else []
     for router in API_ROUTERS:
-        app.include_router(router, dependencies=[Depends(require_api_key)])
-    if protect_docs:
-        _add_protected_docs(app)
-    _register_problem_schema(app)
+        app.include_router(router, dependencies=guard)
+    add_docs(app, [Depends(require_api_key)] if protect_docs else [])
+    _register_problem_schema(app, keyed=keyed)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=s.max_body_bytes,
@@ -92,25 +97,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _add_protected_docs(app: FastAPI) -> None:
-    """Serve /openapi.json and /docs behind the API key (LAYERSCOPE_DOCS_PUBLIC=false)."""
-    guard = [Depends(require_api_key)]
-
-    @app.get("/openapi.json", include_in_schema=False, dependencies=guard)
-    def openapi_json() -> JSONResponse:
-        return JSONResponse(app.openapi())
-
-    @app.get("/docs", include_in_schema=False, dependencies=guard)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="layerscope docs")
-
-
-def _register_problem_schema(app: FastAPI) -> None:
+def _register_problem_schema(app: FastAPI, *, keyed: bool) -> None:
     """Document problem details as the error format of every operation in the OpenAPI schema.
 
     FastAPI documents its own 422 (`HTTPValidationError`, application/json); every error here
     is `application/problem+json`, so each operation's error responses are rewritten to say so,
-    and the statuses any /v1 operation may answer (401, 422; 400, 413, 503 with a body) added.
+    and the statuses any /v1 operation may answer (422; 400, 413, 503 with a body; 415 with a
+    JSON body; 401 when API keys are `keyed`) added.
     """
     default_openapi = app.openapi
 
@@ -118,7 +111,9 @@ def _register_problem_schema(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = default_openapi()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            problem = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}", mode="serialization"
+            )
             for name, definition in problem.pop("$defs", {}).items():
                 components.setdefault(name, definition)
             components["Problem"] = problem
@@ -126,19 +121,23 @@ def _register_problem_schema(app: FastAPI) -> None:
                 components.pop(name, None)
             for path, operations in schema.get("paths", {}).items():
                 for method, operation in operations.items():
-                    _document_problems(path, method, operation["responses"])
+                    _document_problems(path, method, operation, keyed)
+            document_upload_forms(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _document_problems(path: str, method: str, responses: dict[str, Any]) -> None:
+def _document_problems(path: str, method: str, operation: dict[str, Any], keyed: bool) -> None:
+    responses = operation["responses"]
     statuses = {int(code) for code in responses if code.isdigit() and int(code) >= 400}
     if path.startswith("/v1"):
-        statuses |= {401, 422}
+        statuses |= {401, 422} if keyed else {422}
         if method in ("post", "put", "patch"):
             statuses |= {400, 413, 503}
+    if "application/json" in operation.get("requestBody", {}).get("content", {}):
+        statuses.add(415)  # a body sent without a JSON content type
     for status in sorted(statuses):
         entry = responses.setdefault(str(status), {})
         entry["description"] = entry.get("description") or HTTPStatus(status).phrase

@@ -4,6 +4,7 @@ Every error leaves as `application/problem+json` with `type`, `title`, `status`,
 `errors` list naming the fields at fault and how to fix them, and optional `context` facts.
 """
 
+import email.message
 import json
 import logging
 import re
@@ -164,8 +165,11 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         kind = str(err.get("type", ""))
         field = _field_path(err.get("loc", ()))
+        fix = _FIXES.get(kind)
+        if field == "body" and kind == "missing":
+            message, fix = "the request has no body", "send the request as a JSON object"
         by_field.setdefault(field, []).append(
-            {"field": field, "message": message, "fix": _FIXES.get(kind), "type": kind}
+            {"field": field, "message": message, "fix": fix, "type": kind}
         )
     problems = []
     for entries in by_field.values():
@@ -177,6 +181,89 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             first["message"] = " or ".join(dict.fromkeys(e["message"] for e in meant))
         problems.append(first)
     return problems
+
+
+SNIPPET_RADIUS = 30
+"""Characters of the offending line shown on each side of a JSON syntax error."""
+
+
+def json_syntax_context(doc: str, pos: int) -> dict[str, Any]:
+    """Where a JSON syntax error lies in `doc`: line and column (from 1, as `json` counts
+    them) and a snippet of that line with a caret under the spot."""
+    line = doc.count("\n", 0, pos) + 1
+    start = doc.rfind("\n", 0, pos) + 1
+    end = doc.find("\n", pos)
+    text = doc[start : len(doc) if end == -1 else end]
+    column = pos - start + 1
+    left = max(0, column - 1 - SNIPPET_RADIUS)
+    shown = text[left : column - 1 + SNIPPET_RADIUS]
+    return {
+        "line": line,
+        "column": column,
+        "snippet": shown + "\n" + " " * (column - 1 - left) + "^",
+    }
+
+
+def _json_syntax_problem(request: Request, exc: RequestValidationError) -> Response | None:
+    """The 422 for a body that is not valid JSON, naming line, column and a snippet (FastAPI
+    reports only a character offset), or None when the body parsed."""
+    errors = exc.errors()
+    if len(errors) != 1 or errors[0].get("type") != "json_invalid":
+        return None
+    loc = errors[0].get("loc", ())
+    pos = loc[-1] if loc and isinstance(loc[-1], int) else 0
+    doc = exc.body if isinstance(exc.body, str) else ""
+    where = json_syntax_context(doc, pos)
+    reason = str(errors[0].get("ctx", {}).get("error", "invalid JSON"))
+    message = f"invalid JSON: {reason} at line {where['line']}, column {where['column']}"
+    return problem_response(
+        422,
+        type_=PROBLEM_BASE + "invalid-json",
+        title="Invalid JSON",
+        detail=f"{message}:\n{where['snippet']}",
+        instance=request.url.path,
+        errors=[field_error("body", message, _FIXES["json_invalid"], "json_invalid")],
+        context=where,
+    )
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """Whether a Content-Type names JSON (`application/json`, `application/*+json`), as
+    FastAPI decides whether to parse a body as JSON."""
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+_NOT_AN_OBJECT = {"model_attributes_type", "dict_type"}
+
+
+def _unsupported_media_type(request: Request, exc: RequestValidationError) -> Response | None:
+    """The 415 for a JSON route's body sent without a JSON content type (FastAPI then leaves
+    the body unparsed, and pydantic would say only "Input should be a valid dictionary")."""
+    content_type = request.headers.get("content-type")
+    if is_json_media_type(content_type) or not any(
+        tuple(err.get("loc", ())) == ("body",) and err.get("type") in _NOT_AN_OBJECT
+        for err in exc.errors()
+    ):
+        return None
+    sent = f"is `{content_type}`" if content_type else "is missing"
+    fix = "send the body with `content-type: application/json`"
+    message = f"this route takes a JSON body, but the request's content type {sent}"
+    return problem_response(
+        415,
+        type_=PROBLEM_BASE + "unsupported-media-type",
+        title="Unsupported media type",
+        detail=f"{message}; {fix}",
+        instance=request.url.path,
+        errors=[field_error("header.content-type", message, fix)],
+        headers={"Accept-Post": "application/json"},
+    )
 
 
 async def _problem_error_handler(request: Request, exc: Exception) -> Response:
@@ -197,6 +284,9 @@ async def _problem_error_handler(request: Request, exc: Exception) -> Response:
 
 async def _validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    special = _unsupported_media_type(request, exc) or _json_syntax_problem(request, exc)
+    if special is not None:
+        return special
     errors = _validation_errors(exc)
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
@@ -254,6 +344,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": HTTPStatus(status).phrase + " (problem details)",
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
-    for status in (400, 401, 413, 422, 503)
+    for status in (400, 413, 422, 503)
 }
-"""OpenAPI `responses` entries for routes that may answer with problem details."""
+"""OpenAPI `responses` entries for routes that may answer with problem details (401, only
+when API keys are set, is added by the app)."""

@@ -52,9 +52,13 @@ def test_every_4xx_response_is_problem_json_and_no_fastapi_validation_schema(
         for method, op in ops.items():
             codes = {int(c) for c in op["responses"] if c.isdigit()}
             if path.startswith("/v1"):
-                assert {401, 422} <= codes, (method, path)
+                # No API keys here: nothing answers 401, so nothing documents it.
+                assert 422 in codes and 401 not in codes, (method, path)
                 if method == "post":
                     assert {400, 413, 503} <= codes, (method, path)
+            # A JSON body sent without a JSON content type is a 415, documented where it can be.
+            takes_json = "application/json" in op.get("requestBody", {}).get("content", {})
+            assert (415 in codes) == takes_json or path.endswith("/upload"), (method, path)
             for code in codes:
                 if 400 <= code < 500:
                     content = op["responses"][str(code)]["content"]
@@ -66,6 +70,31 @@ def test_every_4xx_response_is_problem_json_and_no_fastapi_validation_schema(
     # No reference anywhere to a schema that was removed.
     text = str(spec)
     assert "HTTPValidationError" not in text
+
+
+def _nodes(value: Any) -> list[dict[str, Any]]:
+    """Every JSON object in a document, nested ones included."""
+    if isinstance(value, dict):
+        return [value, *(n for v in value.values() for n in _nodes(v))]
+    if isinstance(value, list):
+        return [n for v in value for n in _nodes(v)]
+    return []
+
+
+def test_schema_bounds_are_json_schema_keywords_and_exact(client: TestClient) -> None:
+    """Bounds read as the server applies them: `minimum`/`maximum`, never pydantic's own
+    `ge`/`le` (which JSON Schema tools ignore), and integer bounds that a float64 holds
+    exactly (FastAPI writes them as floats: 2**63 - 1 would read as 2**63)."""
+    nodes = _nodes(client.get("/openapi.json").json()["components"]["schemas"])
+    bounded = [n for n in nodes if n.get("type") == "integer" and "maximum" in n]
+    assert len(bounded) > 50
+    for node in nodes:
+        if node.get("type") in ("integer", "number"):
+            assert not {"ge", "le", "gt", "lt"} & set(node), node
+    for node in bounded:
+        for key in ("minimum", "maximum"):
+            if key in node:
+                assert float(node[key]).is_integer() and abs(node[key]) <= 2**53, node
 
 
 def test_validation_422_description_is_rewritten(client: TestClient) -> None:

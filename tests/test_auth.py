@@ -77,3 +77,28 @@ def test_docs_can_be_closed() -> None:
 
 def test_no_keys_means_open(client: TestClient) -> None:
     assert ran(client.post("/v1/layers/inspect", json=BODY))
+
+
+def _operations(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(path, op) for path, ops in spec["paths"].items() for op in ops.values()]
+
+
+def test_schema_declares_bearer_auth_exactly_when_keys_are_set(
+    keyed: TestClient, client: TestClient
+) -> None:
+    """With keys, every /v1 operation declares bearer auth and its 401; without, none does:
+    the schema says what the server does (generated clients and schemathesis trust it)."""
+    spec = keyed.get("/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    assert [s["scheme"] for s in schemes.values()] == ["bearer"]
+    (name,) = schemes
+    for path, op in _operations(spec):
+        if path.startswith("/v1"):
+            assert op["security"] == [{name: []}], path
+            assert "401" in op["responses"], path
+        else:
+            assert "security" not in op and "401" not in op["responses"], path
+    open_spec = client.get("/openapi.json").json()
+    assert "securitySchemes" not in open_spec.get("components", {})
+    for path, op in _operations(open_spec):
+        assert "security" not in op and "401" not in op["responses"], path

@@ -1,5 +1,6 @@
 """Every error is RFC 9457 problem details naming the field and the fix."""
 
+import json
 from typing import Any
 
 import pytest
@@ -92,6 +93,62 @@ def test_validation_errors_name_field_and_fix(
     assert fix_word in (entry["fix"] or "") + entry["message"]
 
 
+@pytest.mark.parametrize(
+    ("layer", "input_", "field", "fix"),
+    [
+        ({"type": "activation", "name": "softmax", "dim": False}, [2], "body.layer.dim", "integer"),
+        (
+            {"type": "linear", "in_features": 2, "out_features": 1, "bias": "yes"},
+            [1, 2],
+            "body.layer.bias",
+            "true or false",
+        ),
+        (
+            {"type": "linear", "in_features": "2", "out_features": 1},
+            [1, 2],
+            "body.layer.in_features",
+            "integer",
+        ),
+        ({"type": "activation", "name": "relu"}, [1, True], "body.input.shape.1", "integer"),
+    ],
+)
+def test_booleans_and_integers_are_strict(
+    client: TestClient, layer: dict[str, Any], input_: list[Any], field: str, fix: str
+) -> None:
+    """`false` is no dim 0, `"yes"` no true, `"2"` no 2: each a 422 naming the field."""
+    problem = _problem(client, {"layer": layer, "input": {"shape": input_}})
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert fix in problem["errors"][0]["fix"]
+
+
+def test_a_json_integer_is_still_a_number(client: TestClient) -> None:
+    """Strictness does not refuse `1` where a float is asked for: LeakyReLU(1) is identity."""
+    x = [[-2.0, 3.0]]
+    r = client.post(
+        "/v1/layers/inspect",
+        json={
+            "layer": {"type": "activation", "name": "leaky_relu", "negative_slope": 1},
+            "input": {"tensor": {"data": x}},
+        },
+    )
+    assert r.status_code == 200, r.text
+    expected = torch.nn.LeakyReLU(negative_slope=1.0)(torch.tensor(x))
+    assert torch.equal(torch.tensor(r.json()["output"]["data"]).reshape(1, 2), expected)
+
+
+def test_an_integer_spelled_with_a_point_is_that_integer(client: TestClient) -> None:
+    """JSON Schema's `integer` takes 2.0 (one JSON number 2): so does the server."""
+    body = {
+        "layer": {"type": "activation", "name": "softmax", "dim": 0.0},
+        "input": {"tensor": {"data": [[1.0, 2.0], [3.0, 5.0]]}},
+    }
+    r = client.post("/v1/layers/inspect", json=body)
+    assert r.status_code == 200, r.text
+    expected = torch.softmax(torch.tensor([[1.0, 2.0], [3.0, 5.0]]), dim=0).flatten()
+    assert torch.allclose(torch.tensor(r.json()["output"]["data"]), expected)
+    assert r.json()["output"]["shape"] == [2, 2]
+
+
 def test_tensor_data_problems(client: TestClient) -> None:
     layer = {"type": "activation", "name": "relu"}
     p = _problem(client, {"layer": layer, "input": {"tensor": {"shape": [2, 2], "data": [1, 2]}}})
@@ -178,6 +235,89 @@ def test_invalid_json_and_404_and_405_are_problems(client: TestClient) -> None:
     assert r.status_code == 405
     assert r.json()["type"] == "about:blank"
     assert "GET is not allowed" in r.json()["detail"]
+
+
+RELU_BODY = b'{"layer": {"type": "activation", "name": "relu"}, "input": {"shape": [2]}}'
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_a_json_body_without_a_json_content_type_is_415_saying_so(
+    client: TestClient, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    r = client.post("/v1/layers/inspect", content=RELU_BODY, headers=headers)
+    assert r.status_code == 415, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["accept-post"] == "application/json"
+    problem = r.json()
+    assert problem["type"] == "/problems/unsupported-media-type"
+    assert "content-type: application/json" in problem["detail"]
+    assert [e["field"] for e in problem["errors"]] == ["header.content-type"]
+    assert (content_type or "missing") in problem["detail"]
+    # The same bytes with the JSON content type run (application/*+json counts as JSON).
+    for json_type in ("application/json", "application/vnd.layerscope+json"):
+        ok = client.post(
+            "/v1/layers/inspect", content=RELU_BODY, headers={"content-type": json_type}
+        )
+        assert ok.status_code == 200, ok.text
+
+
+def test_a_json_array_with_a_json_content_type_is_still_a_422(client: TestClient) -> None:
+    p = _problem(client, [1, 2])
+    assert p["type"] == "/problems/invalid-request" and p["errors"][0]["field"] == "body"
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "column", "snippet"),
+    [
+        (b"{not json", 1, 2, "{not json\n ^"),
+        (
+            b'{"layer": {"type": "linear",\n  "in_features": 2,, "out_features": 1}}',
+            2,
+            20,
+            '  "in_features": 2,, "out_features": 1}}\n                   ^',
+        ),
+        (
+            b'{"input": {"shape": [1]},\n"layer": {"type": "activation", "name": "relu"'
+            + b" " * 80
+            + b"]}}",
+            2,
+            127,
+            " " * 30 + "]}}\n" + " " * 30 + "^",
+        ),
+    ],
+)
+def test_invalid_json_names_line_and_column_and_shows_the_spot(
+    client: TestClient, body: bytes, line: int, column: int, snippet: str
+) -> None:
+    """Not a character offset as a field (`body.66`): line, column and the text around it."""
+    doc = body.decode()
+    with pytest.raises(json.JSONDecodeError) as parsed:
+        json.loads(doc)
+    assert (parsed.value.lineno, parsed.value.colno) == (line, column)  # as Python's json says
+    r = client.post(
+        "/v1/layers/inspect", content=body, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422
+    problem = r.json()
+    assert problem["type"] == "/problems/invalid-json"
+    assert problem["context"] == {"line": line, "column": column, "snippet": snippet}
+    assert [e["field"] for e in problem["errors"]] == ["body"]
+    assert f"{parsed.value.msg} at line {line}, column {column}" in problem["errors"][0]["message"]
+    assert problem["detail"].endswith(snippet)
+
+
+def test_a_missing_body_says_so(client: TestClient) -> None:
+    r = client.post("/v1/layers/inspect", headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["errors"] == [
+        {
+            "field": "body",
+            "message": "the request has no body",
+            "fix": "send the request as a JSON object",
+            "type": "missing",
+        }
+    ]
 
 
 def test_absurd_shape_counts_past_64_bits_still_answer(client: TestClient) -> None:

@@ -168,7 +168,7 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
         "not JSON at all",
         _raw("/v1/layers/inspect", b"\xff\xfe\x00garbage"),
         422,
-        "/problems/invalid-request",
+        "/problems/invalid-json",
     ),
     (
         "unknown route",

@@ -56,12 +56,14 @@ def test_metrics_count_requests_jobs_and_rejections() -> None:
 
 
 def test_the_docs_routes_are_counted_by_their_path() -> None:
-    """FastAPI's own /openapi.json and /docs are plain Starlette routes: still labelled."""
+    """The docs pages, the schema and the docs' static files (a mount) are labelled too."""
     with TestClient(create_app(make_settings())) as c:
         assert c.get("/openapi.json").json()["info"]["title"] == "layerscope"
         assert "swagger-ui" in c.get("/docs").text
+        assert "redoc" in c.get("/redoc").text
+        assert c.get("/docs/assets/swagger-ui.css").status_code == 200
         samples = _samples(c.get("/metrics").text)
-    for path in ("/openapi.json", "/docs"):
+    for path in ("/openapi.json", "/docs", "/redoc", "/docs/assets"):
         key = ("layerscope_requests_total", (("method", "GET"), ("route", path), ("status", "200")))
         assert samples[key] == 1
     assert not any(

@@ -5,7 +5,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
-from schemas.base import MAX_RANK, StrictModel
+from schemas.base import INTEGRAL, MAX_RANK, StrictModel
 
 MAX_CHANNELS = 65536
 """Most channels (or features) a layer may have."""
@@ -14,11 +14,11 @@ MAX_WINDOW = 1024
 MAX_FEATURES = 1 << 24
 """Largest feature count of a linear or embedding layer."""
 
-Channels = Annotated[int, Field(ge=1, le=MAX_CHANNELS)]
-Features = Annotated[int, Field(ge=1, le=MAX_FEATURES)]
-Window = Annotated[int, Field(ge=1, le=MAX_WINDOW)]
-Padding = Annotated[int, Field(ge=0, le=MAX_WINDOW)]
-Dim = Annotated[int, Field(ge=-MAX_RANK, le=MAX_RANK - 1)]
+Channels = Annotated[int, Field(ge=1, le=MAX_CHANNELS), INTEGRAL]
+Features = Annotated[int, Field(ge=1, le=MAX_FEATURES), INTEGRAL]
+Window = Annotated[int, Field(ge=1, le=MAX_WINDOW), INTEGRAL]
+Padding = Annotated[int, Field(ge=0, le=MAX_WINDOW), INTEGRAL]
+Dim = Annotated[int, Field(ge=-MAX_RANK, le=MAX_RANK - 1), INTEGRAL]
 """A dimension index, negative from the end, as PyTorch takes it."""
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]

@@ -4,6 +4,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from schemas.base import INTEGRAL
 from schemas.layer_specs.base import Features, LayerSpecBase, Positive
 
 
@@ -28,7 +29,7 @@ class EmbeddingSpec(LayerSpecBase):
     type: Literal["embedding"]
     num_embeddings: Features
     embedding_dim: Features
-    padding_idx: Annotated[int, Field(ge=-(1 << 24), le=(1 << 24) - 1)] | None = Field(
+    padding_idx: Annotated[int, Field(ge=-(1 << 24), le=(1 << 24) - 1), INTEGRAL] | None = Field(
         default=None, description="This row's gradient is always zero (it stays a pad)."
     )
     max_norm: Positive | None = Field(

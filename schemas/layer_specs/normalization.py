@@ -9,7 +9,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from schemas.base import MAX_DIM_SIZE, MAX_RANK
+from schemas.base import INTEGRAL, MAX_DIM_SIZE, MAX_RANK
 from schemas.layer_specs.base import Channels, LayerSpecBase, Positive, Probability, Window
 
 Eps = Annotated[float, Field(gt=0.0, le=1.0, description="Added to the variance for stability.")]
@@ -89,7 +89,7 @@ class InstanceNorm3dSpec(_InstanceNorm):
     type: Literal["instancenorm3d"]
 
 
-NormalizedSide = Annotated[int, Field(ge=1, le=MAX_DIM_SIZE)]
+NormalizedSide = Annotated[int, Field(ge=1, le=MAX_DIM_SIZE), INTEGRAL]
 
 
 class LayerNormSpec(LayerSpecBase):

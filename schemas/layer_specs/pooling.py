@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from schemas.base import INTEGRAL
 from schemas.layer_specs.base import (
     LayerSpecBase,
     Padding1,
@@ -21,7 +22,7 @@ from schemas.layer_specs.base import (
     ntuple,
 )
 
-OutputSide = Annotated[int, Field(ge=1, le=1 << 16)]
+OutputSide = Annotated[int, Field(ge=1, le=1 << 16), INTEGRAL]
 """One side of an adaptive pool's output."""
 OutputSize1 = OutputSide | Annotated[list[OutputSide | None], Field(min_length=1, max_length=1)]
 OutputSize2 = OutputSide | Annotated[list[OutputSide | None], Field(min_length=2, max_length=2)]

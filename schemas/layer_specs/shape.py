@@ -5,12 +5,12 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from schemas.base import MAX_DIM_SIZE, MAX_RANK
+from schemas.base import INTEGRAL, MAX_DIM_SIZE, MAX_RANK
 from schemas.layer_specs.base import Dim, LayerSpecBase
 
-Side = Annotated[int, Field(ge=1, le=MAX_DIM_SIZE)]
+Side = Annotated[int, Field(ge=1, le=MAX_DIM_SIZE), INTEGRAL]
 Scale = Annotated[float, Field(gt=0.0, le=1024.0, allow_inf_nan=False)]
-Pad = Annotated[int, Field(ge=-1024, le=1024)]
+Pad = Annotated[int, Field(ge=-1024, le=1024), INTEGRAL]
 """Padding of one edge; negative crops, as in PyTorch."""
 
 
@@ -30,7 +30,7 @@ class UnflattenSpec(LayerSpecBase):
     type: Literal["unflatten"]
     dim: Dim
     unflattened_size: Annotated[
-        list[Annotated[int, Field(ge=-1, le=MAX_DIM_SIZE)]],
+        list[Annotated[int, Field(ge=-1, le=MAX_DIM_SIZE), INTEGRAL]],
         Field(min_length=1, max_length=MAX_RANK),
     ]
 
@@ -84,7 +84,7 @@ class PixelShuffleSpec(LayerSpecBase):
 
     TORCH_CLASS: ClassVar[str] = "PixelShuffle"
     type: Literal["pixelshuffle"]
-    upscale_factor: Annotated[int, Field(ge=1, le=64)]
+    upscale_factor: Annotated[int, Field(ge=1, le=64), INTEGRAL]
 
 
 class PixelUnshuffleSpec(LayerSpecBase):
@@ -92,7 +92,7 @@ class PixelUnshuffleSpec(LayerSpecBase):
 
     TORCH_CLASS: ClassVar[str] = "PixelUnshuffle"
     type: Literal["pixelunshuffle"]
-    downscale_factor: Annotated[int, Field(ge=1, le=64)]
+    downscale_factor: Annotated[int, Field(ge=1, le=64), INTEGRAL]
 
 
 class ZeroPad1dSpec(LayerSpecBase):

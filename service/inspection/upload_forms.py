@@ -1,6 +1,11 @@
-"""The multipart form of the inspect endpoints: `image` (the file; several `image` files make
-one batch, in order), `spec` (the JSON request without `input`) and `input` (optional JSON:
-`{"preprocess": {...}, "requires_grad": true}`).
+"""The multipart forms: `image` (the file; several `image` files make one batch, in order),
+`spec` (the JSON request; without `input` when images are sent) and `input` (optional JSON:
+`{"preprocess": {...}, "requires_grad": true}`); the model routes' forms take an optional
+safetensors `weights` file too.
+
+The OpenAPI schema documents `spec` and `input` as the objects they hold, each part sent as
+`application/json` (the multipart `encoding`), and `image` as the image types the decoder
+reads, so that clients and fuzzers generated from the schema send what the service takes.
 """
 
 from collections.abc import Sequence
@@ -12,12 +17,61 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from schemas.images import ImageInputOptions
+from schemas.models import ModelFormSpec, ModelRenderFormSpec
+from schemas.requests import LayerUploadSpec
 from service.errors import ProblemError, field_error, unprocessable
 from service.images.decoding import CHUNK, decode_image, read_limited
 from service.planning.inputs import InputPlan, check_batch, plan_batch, plan_image
 from service.settings import Settings
 
 RequestT = TypeVar("RequestT", bound=BaseModel)
+
+IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/bmp", "image/gif", "image/webp")
+"""What the `image` part may be (service/images/decoding.py reads these formats)."""
+JSON_FORM_MODELS: tuple[type[BaseModel], ...] = (
+    LayerUploadSpec,
+    ModelFormSpec,
+    ModelRenderFormSpec,
+    ImageInputOptions,
+)
+"""The models that form parts hold as JSON, added to the schema's components."""
+
+
+JSON_PART = "x-json-part"
+"""Marks, in FastAPI's schema of a form, a field that holds a model as JSON text."""
+
+
+def json_part(model: type[BaseModel]) -> dict[str, Any]:
+    """The `json_schema_extra` of a form field that holds `model` (one of JSON_FORM_MODELS)
+    as JSON text: document_upload_forms documents the field as that object."""
+    return {JSON_PART: model.__name__}
+
+
+def document_upload_forms(openapi: dict[str, Any]) -> None:
+    """Add the JSON parts' models to `openapi`'s components, and to every multipart request
+    body the `encoding` of its parts: JSON for object parts, the image types for `image`."""
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    for model in JSON_FORM_MODELS:
+        definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, sub in definition.pop("$defs", {}).items():
+            components.setdefault(name, sub)
+        components[model.__name__] = definition
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data")
+            if form is None:
+                continue
+            ref = form["schema"].get("$ref", "")
+            body = components[ref.rsplit("/", 1)[-1]] if ref else form["schema"]
+            encoding = form.setdefault("encoding", {})
+            properties = body.get("properties", {})
+            for name, prop in properties.items():
+                if JSON_PART in prop:
+                    ref = f"#/components/schemas/{prop[JSON_PART]}"
+                    properties[name] = {"$ref": ref, "description": prop.get("description", "")}
+                    encoding[name] = {"contentType": "application/json"}
+                elif name == "image":
+                    encoding[name] = {"contentType": ", ".join(IMAGE_MEDIA_TYPES)}
 
 
 def _json_object(text: str, field: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ import re
 import time
 import uuid
 
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.metrics import Metrics
@@ -82,9 +82,12 @@ class RequestContextMiddleware:
 
 def _route_path(scope: Scope) -> str:
     """The path template of the route that served a request FastAPI did not tag with its route
-    (its own /openapi.json and /docs are plain Starlette routes), or `unmatched`."""
+    (plain Starlette routes; a mount, such as the docs' static files, by its path), or
+    `unmatched`."""
     app = scope.get("app")
     for route in getattr(app, "routes", ()):
+        if isinstance(route, Mount) and scope.get("endpoint") is route.app:
+            return route.path
         match, _ = route.matches(scope)
         if match == Match.FULL:
             return str(getattr(route, "path", "unmatched"))

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Body, Depends, File, Form, Header, UploadFile
 from starlette.responses import Response
 
 from schemas.examples import LAYER_EXAMPLES
-from schemas.requests import LayerInspectRequest, LayerRenderRequest
+from schemas.images import ImageInputOptions
+from schemas.requests import LayerInspectRequest, LayerRenderRequest, LayerUploadSpec
 from schemas.responses import LayerInspectResponse
 from service.errors import PROBLEM_RESPONSES
 from service.inspection.layer import inspect_layer, render_layer
-from service.inspection.upload_forms import upload_request
+from service.inspection.upload_forms import json_part, upload_request
 from service.negotiation import encoding_for
 from service.runtime import Runtime, TorchJob, get_runtime
 from service.tensors.safetensors_body import SAFETENSORS_CONTENT, tensor_response
@@ -76,10 +77,20 @@ def inspect_upload(
         list[UploadFile],
         File(description="The image file; several `image` files make one batch, in order."),
     ],
-    spec: Annotated[str, Form(description="The inspect request as JSON, without `input`.")],
+    spec: Annotated[
+        str,
+        Form(
+            description="The inspect request as JSON, without `input`.",
+            json_schema_extra=json_part(LayerUploadSpec),
+        ),
+    ],
     runtime: Annotated[Runtime, Depends(get_runtime)],
     input: Annotated[
-        str | None, Form(description="Preprocessing options as JSON (optional).")
+        str | None,
+        Form(
+            description="Preprocessing options as JSON (optional).",
+            json_schema_extra=json_part(ImageInputOptions),
+        ),
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:

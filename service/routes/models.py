@@ -7,10 +7,13 @@ from fastapi import APIRouter, Body, Depends, File, Form, Header, Query, UploadF
 from starlette.responses import PlainTextResponse, Response
 
 from schemas.examples import MODEL_EXAMPLES, SUMMARY_EXAMPLES
+from schemas.images import ImageInputOptions
 from schemas.models import (
     ModelCatalog,
+    ModelFormSpec,
     ModelInspectRequest,
     ModelInspectResponse,
+    ModelRenderFormSpec,
     ModelRenderRequest,
     ModelSummaryRequest,
     ModelSummaryResponse,
@@ -19,7 +22,7 @@ from service.errors import PROBLEM_RESPONSES
 from service.inspection.catalog import architecture_catalog
 from service.inspection.model import inspect_model, render_model
 from service.inspection.summary import summarize_model, summary_text
-from service.inspection.upload_forms import model_form
+from service.inspection.upload_forms import json_part, model_form
 from service.negotiation import encoding_for, wants_text
 from service.orjson_response import OrjsonResponse
 from service.routes.layers import PNG_RESPONSES, UPLOAD_RESPONSES
@@ -119,7 +122,14 @@ FORM_RESPONSES = UPLOAD_RESPONSES
     dependencies=[TorchJob],
 )
 def inspect_upload(
-    spec: Annotated[str, Form(description="The model inspect request as JSON.")],
+    spec: Annotated[
+        str,
+        Form(
+            description="The model inspect request as JSON (`input` left out when images are "
+            "sent).",
+            json_schema_extra=json_part(ModelFormSpec),
+        ),
+    ],
     runtime: Annotated[Runtime, Depends(get_runtime)],
     image: Annotated[
         list[UploadFile] | None,
@@ -130,7 +140,11 @@ def inspect_upload(
         File(description="A safetensors file of the model's state_dict (replaces spec.weights)."),
     ] = None,
     input: Annotated[
-        str | None, Form(description="Preprocessing options as JSON (with images).")
+        str | None,
+        Form(
+            description="Preprocessing options as JSON (with images).",
+            json_schema_extra=json_part(ImageInputOptions),
+        ),
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
@@ -162,7 +176,13 @@ def inspect_upload(
     dependencies=[TorchJob],
 )
 def render_upload(
-    spec: Annotated[str, Form(description="The model render request as JSON.")],
+    spec: Annotated[
+        str,
+        Form(
+            description="The model render request as JSON (`input` left out when images are sent).",
+            json_schema_extra=json_part(ModelRenderFormSpec),
+        ),
+    ],
     runtime: Annotated[Runtime, Depends(get_runtime)],
     image: Annotated[
         list[UploadFile] | None,
@@ -173,7 +193,11 @@ def render_upload(
         File(description="A safetensors file of the model's state_dict (replaces spec.weights)."),
     ] = None,
     input: Annotated[
-        str | None, Form(description="Preprocessing options as JSON (with images).")
+        str | None,
+        Form(
+            description="Preprocessing options as JSON (with images).",
+            json_schema_extra=json_part(ImageInputOptions),
+        ),
     ] = None,
 ) -> Response:
     """Like POST /v1/models/render, with the upload form of POST /v1/models/inspect/upload."""

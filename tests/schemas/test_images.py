@@ -95,10 +95,11 @@ def test_preprocess_bounds() -> None:
     assert kinds(PreprocessOptions, {"std": 5e-324})[0] == (("std",), "greater_than_equal")
     assert PreprocessOptions(std=MIN_STD).std == 1e-6
     assert kinds(PreprocessOptions, {"mean": 2e6})[0] == (("mean",), "less_than_equal")
+    # `size` is an int or a pair: pydantic reports a try of each (located by member labels).
     found = kinds(PreprocessOptions, {"size": 513})
-    assert (("size", "constrained-int"), "less_than_equal") in found
+    assert ("size", "less_than_equal") in {(loc[0], kind) for loc, kind in found}
     found = kinds(PreprocessOptions, {"size": [28, 28, 28]})
-    assert (("size", "list[constrained-int]"), "too_long") in found
+    assert ("size", "too_long") in {(loc[0], kind) for loc, kind in found}
     found = kinds(PreprocessOptions, {"invert": "sometimes"})
     assert {loc[0] for loc, _ in found} == {"invert"}
 

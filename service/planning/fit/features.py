@@ -51,7 +51,7 @@ def embedding(spec: LayerSpecBase, received: Received) -> Misfit | None:
     )
 
 
-BATCH_NORM_RANKS = {
+BATCH_NORM_RANKS: dict[type[LayerSpecBase], tuple[tuple[int, ...], str, str]] = {
     BatchNorm1dSpec: ((2, 3), "a 2-D input [N, C] or 3-D [N, C, L]", "[1, C, L]"),
     BatchNorm2dSpec: ((4,), "a 4-D input [N, C, H, W]", "[1, C, H, W]"),
     BatchNorm3dSpec: ((5,), "a 5-D input [N, C, D, H, W]", "[1, C, D, H, W]"),
@@ -62,7 +62,7 @@ def batch_norm(spec: LayerSpecBase, received: Received) -> Misfit | None:
     """Batch norms: the rank, num_features at dimension 1 (where it sizes a parameter or
     statistic and the input is not empty), and in train mode more than one value per channel
     (the batch statistics need them)."""
-    ranks, expects, example = BATCH_NORM_RANKS[type(spec)]  # type: ignore[index]
+    ranks, expects, example = BATCH_NORM_RANKS[type(spec)]
     found = rank_misfit(received, ranks, expects, example)
     if found is not None:
         return found
