@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Discriminator, Field, field_validator, model_validator
 
-from schemas.base import INTEGRAL, VARIANT_MARK, JsonInt, Seed, Shape, StrictModel, variant
+from schemas.base import INTEGRAL, VARIANT_MARK, Seed, Shape, StrictModel, variant
 from schemas.images import PreprocessOptions
 from schemas.tensors import TensorData
 
@@ -78,9 +78,8 @@ class MnistRef(StrictModel):
     DataLoader with that generator."""
 
     split: Annotated[str, Field(pattern=MNIST_SPLIT_PATTERN)] = "test"
-    index: JsonInt | None = Field(
+    index: Position | None = Field(
         default=None,
-        ge=0,
         description="One digit: its position in the split, from 0; the input is [1, 1, H, W]. "
         "For several digits use `indices`.",
     )
@@ -88,10 +87,8 @@ class MnistRef(StrictModel):
         default=None,
         description="Several digits, in this order: the input is [len(indices), 1, H, W].",
     )
-    batch_size: JsonInt | None = Field(
+    batch_size: Annotated[int, Field(ge=1, le=MAX_BATCH), INTEGRAL] | None = Field(
         default=None,
-        ge=1,
-        le=MAX_BATCH,
         description="A batch as `DataLoader(dataset, batch_size, shuffle, drop_last, "
         "generator=torch.Generator().manual_seed(seed))` yields it: [batch_size, 1, H, W] "
         "(the last batch may be smaller unless `drop_last`).",
@@ -102,9 +99,8 @@ class MnistRef(StrictModel):
         description="With `batch_size`: the DataLoader's generator is "
         "`torch.Generator().manual_seed(seed)`.",
     )
-    batch: JsonInt = Field(
+    batch: Position = Field(
         default=0,
-        ge=0,
         description="With `batch_size`: which batch the DataLoader yields, from 0 "
         "(`GET /v1/mnist/{split}/batch` says how many there are).",
     )

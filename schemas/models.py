@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from schemas.base import INTEGRAL, ResponseModel, Shape, StrictModel
+from schemas.base import INTEGRAL, JsonInt, ResponseModel, Shape, StrictModel
 from schemas.images import Images, Labels, Preprocessing, RenderOptions
 from schemas.layer_specs import LayerSpec
 from schemas.requests import DTypeOption, ModeOption, RunOptions, with_optional_input
@@ -60,7 +60,7 @@ class TorchvisionModel(StrictModel):
     )
     kwargs: dict[
         Annotated[str, Field(pattern=KEYWORD_PATTERN)],
-        Annotated[bool, Field(strict=True)] | int | float | str,
+        Annotated[bool, Field(strict=True)] | JsonInt | float | str,
     ] = Field(
         default_factory=dict,
         max_length=MAX_KEYWORDS,
@@ -90,6 +90,7 @@ Depth = Annotated[
         description="How deep the table goes, as torchinfo's `depth`: rows of modules nested "
         "deeper are left out (selected modules are always shown). Default 3.",
     ),
+    INTEGRAL,
 ]
 Select = Annotated[
     list[Annotated[str, Field(pattern=SELECT_PATTERN)]] | None,
@@ -183,10 +184,6 @@ class ModelTotals(ResponseModel):
     )
 
 
-ShapeOut = list[int] | list[Any]
-"""A tensor's shape, or a list of shapes for a module that returns several tensors."""
-
-
 class LayerRow(ResponseModel):
     """One call of one module: a row of the table (a module called twice has two rows)."""
 
@@ -213,8 +210,18 @@ class LayerRow(ResponseModel):
         "listed again): torchinfo's `(recursive)`; its parameters are not counted again in "
         "the totals."
     )
-    input_shape: ShapeOut
-    output_shape: ShapeOut
+    input_shape: list[int] = Field(
+        description="The input's shape (the first tensor's, where a module takes several)."
+    )
+    output_shape: list[int] = Field(
+        description="The output's shape (the first tensor's, where a module returns several, "
+        "as torchinfo shows it)."
+    )
+    output_shapes: list[Any] | None = Field(
+        default=None,
+        description="Every output tensor's shape, in order, where a module returns several (a "
+        "tuple or dict); null otherwise.",
+    )
     parameter_count: int = Field(
         description="Parameters of the module and its children, each shared one once."
     )

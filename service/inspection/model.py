@@ -24,7 +24,7 @@ from service.inspection.labels import label_report
 from service.inspection.layer import weight_of
 from service.inspection.model_source import Source, architecture_source, pipeline_source
 from service.inspection.preparation import RunSetup, setup_run
-from service.networks.module_tree import ModuleCall, flat_shape
+from service.networks.module_tree import ModuleCall, first_shape
 from service.planning.fit import Received
 from service.planning.inputs import InputPlan, echo_bytes, plan_grad_output
 from service.planning.limits import check_totals
@@ -171,7 +171,7 @@ def _named_shapes(tree: TreePlan, selected: list[ModuleCall]) -> dict[str, list[
     for name, t in tree.model.state_dict().items():
         shapes[f"parameters.{name}"] = list(t.shape)
     for call in selected:
-        shape = flat_shape(call.output_shape)
+        shape = first_shape(call.output_shape)
         if shape:
             shapes[f"{call.name or 'model'} (output, call {call.call})"] = shape
     return shapes
@@ -211,7 +211,7 @@ def _estimate(
     estimate.text(len(orjson.dumps(tree.table())) + 128 * len(setup.dtypes.casts))
     estimate.text(echo_bytes(plan))
     parameters, buffers = _owned_state(tree.model, selected)
-    outputs = [flat_shape(call.output_shape) for call in selected]
+    outputs = [first_shape(call.output_shape) for call in selected]
     add_run(
         estimate,
         include=request.include,

@@ -131,9 +131,17 @@ class ModuleCall:
         return total, trainable, size
 
 
-def flat_shape(shape: Shape) -> list[int]:
-    """A row's shape when it is one tensor's, else [] (a module that returns several)."""
-    return shape if shape and isinstance(shape[0], int) else []
+def first_shape(shape: Shape) -> list[int]:
+    """A row's one shape, as torchinfo shows it: the tensor's, or the first tensor's of
+    several (a tuple or dict output)."""
+    while shape and isinstance(shape[0], list):
+        shape = shape[0]
+    return list(shape)
+
+
+def several_shapes(shape: Shape) -> list[Any] | None:
+    """Every tensor's shape where a module takes or returns several, else None."""
+    return shape if shape and isinstance(shape[0], list) else None
 
 
 def shape_of(value: Any) -> Shape:

@@ -22,7 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from schemas.layer_specs import ALL_SPECS
 from service.errors import ProblemError, field_error, unprocessable
-from service.networks.module_tree import ModuleCall, hooked, listing
+from service.networks.module_tree import ModuleCall, first_shape, hooked, listing, several_shapes
 from service.planning.fit import Received
 from service.planning.limits import check_elements, numel
 
@@ -106,8 +106,9 @@ def row_of(index: int, call: ModuleCall, counts: RowCounts) -> dict[str, Any]:
         "call": call.call,
         "executed": call.executed,
         "recursive": call.recursive,
-        "input_shape": call.input_shape,
-        "output_shape": call.output_shape,
+        "input_shape": first_shape(call.input_shape),
+        "output_shape": first_shape(call.output_shape),
+        "output_shapes": several_shapes(call.output_shape),
         "parameter_count": counts.parameters,
         "trainable_parameter_count": counts.trainable,
         "parameter_bytes": counts.size,

@@ -45,7 +45,8 @@ def test_table_is_torchinfos_listing(name: str) -> None:
 def test_several_outputs_are_all_listed() -> None:
     tree, _ = planned("two_heads")
     split = next(row for row in tree.table(1)["layers"] if row["name"] == "split")
-    assert split["output_shape"] == [[2, 8], [2, 3]]
+    assert split["output_shape"] == [2, 8]  # the first tensor's, as torchinfo shows it
+    assert split["output_shapes"] == [[2, 8], [2, 3]]
     assert split["output_bytes"] == 2 * 8 * 4  # torchinfo's: the first tensor's
 
 

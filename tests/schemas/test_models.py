@@ -62,7 +62,8 @@ def test_render_request_layer_index() -> None:
     base = {"layers": [RELU], "input": {"shape": [1]}}
     assert ModelRenderRequest.model_validate({**base, "layer": 0}).layer == 0
     assert ModelRenderRequest.model_validate({**base, "layer": "0"}).layer == "0"
-    assert (("layer", "constrained-int"), "greater_than_equal") in kinds(
-        ModelRenderRequest, {**base, "layer": -1}
+    assert any(
+        loc[0] == "layer" and kind == "greater_than_equal"
+        for loc, kind in kinds(ModelRenderRequest, {**base, "layer": -1})
     )
     assert kinds(ModelRenderRequest, base) == [(("layer",), "missing")]
