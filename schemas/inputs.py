@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Discriminator, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, field_validator, model_validator
 
 from schemas.base import INTEGRAL, VARIANT_MARK, Seed, Shape, StrictModel, variant
 from schemas.images import PreprocessOptions
@@ -76,6 +76,16 @@ class MnistRef(StrictModel):
     shuffle=shuffle, drop_last=drop_last, generator=torch.Generator().manual_seed(seed)),
     batch, None))` over the whole split: the same digits in the same order as the seed's
     DataLoader with that generator."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["index"]},
+                {"required": ["indices"]},
+                {"required": ["batch_size"]},
+            ]
+        }
+    )
 
     split: Annotated[str, Field(pattern=MNIST_SPLIT_PATTERN)] = "test"
     index: Position | None = Field(

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from schemas.base import INTEGRAL, JsonInt, ResponseModel, Shape, StrictModel
+from schemas.base import INTEGRAL, JsonInt, ResponseModel, Shape, StrictModel, keys_by_pattern
 from schemas.images import Images, Labels, Preprocessing, RenderOptions
 from schemas.layer_specs import LayerSpec
 from schemas.requests import DTypeOption, ModeOption, RunOptions, with_optional_input
@@ -66,6 +66,7 @@ class TorchvisionModel(StrictModel):
         max_length=MAX_KEYWORDS,
         description="Constructor keywords of the architecture's class that take numbers, "
         'booleans or strings, e.g. `{"num_classes": 10}`; checked by name and type.',
+        json_schema_extra=keys_by_pattern,
     )
 
 

@@ -223,4 +223,11 @@ def model_form(
             "the form field `input` (preprocessing options) needs at least one `image` file",
             "send an `image` file, or put the input in `spec`",
         )
+    if body.get("input") is None:
+        raise unprocessable(
+            "input-required",
+            "spec.input",
+            "the form has no `image` file and `spec` holds no `input`: nothing to run on",
+            "send an `image` file, or give `input` in `spec`",
+        )
     return _validate(model, body, "spec"), None, data

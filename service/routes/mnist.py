@@ -27,6 +27,7 @@ from service.planning.inputs import plan_batch, plan_mnist
 from service.runtime import Runtime, get_runtime
 from service.settings import Settings
 from service.tensors.codec import encode
+from service.tensors.safetensors_body import SAFETENSORS_CONTENT, tensor_response
 
 router = APIRouter(prefix="/v1/mnist", tags=["mnist"])
 
@@ -148,7 +149,7 @@ def batch_png(
     "/{split}/batch",
     summary="A DataLoader batch: the digits' positions, labels and tensor",
     response_model=MnistBatch,
-    responses=PROBLEM_RESPONSES | NOT_FOUND,
+    responses=PROBLEM_RESPONSES | NOT_FOUND | SAFETENSORS_CONTENT,
 )
 def batch(
     split: str,
@@ -168,7 +169,7 @@ def batch(
         for i in picked.positions
     )
     plan = plan_batch(images, PreprocessOptions(), False, {"kind": "mnist"}, labels=labels)
-    return OrjsonResponse(
+    return tensor_response(
         {
             "split": split,
             "batch_size": args.batch_size,
@@ -180,7 +181,8 @@ def batch(
             "indices": picked.positions,
             "labels": labels,
             "tensor": encode(plan.make(), with_values=True, encoding=encoding),
-        }
+        },
+        encoding,
     )
 
 
@@ -209,7 +211,7 @@ def digit_png(
     "/{split}/{index}",
     summary="One MNIST digit: label and preprocessed tensor",
     response_model=MnistSample,
-    responses=NOT_FOUND,
+    responses=NOT_FOUND | SAFETENSORS_CONTENT,
 )
 def digit(
     split: str,
@@ -223,12 +225,13 @@ def digit(
     spec = MnistInput(mnist=ref, preprocess=PreprocessOptions())
     plan = plan_mnist(spec, runtime.settings, field="path")
     assert plan.preprocessing is not None
-    return OrjsonResponse(
+    return tensor_response(
         {
             "split": split,
             "index": index,
             "label": plan.preprocessing["source"]["label"],
             "tensor": encode(plan.make(), with_values=True, encoding=encoding),
             "preprocessing": plan.preprocessing,
-        }
+        },
+        encoding,
     )
