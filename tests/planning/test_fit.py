@@ -313,3 +313,36 @@ def test_fitting_shapes_have_no_misfit_and_meta_shape_equals_real(
     with torch.device("meta"):
         meta = torch_layer(spec)
     assert list(output_on_meta(meta, Received(shape)).shape) == list(real.shape)
+
+
+SUGGESTED: list[tuple[dict[str, Any], list[int], str]] = [
+    ({"type": "linear", "in_features": 784, "out_features": 10}, [1, 2880], "in_features"),
+    (
+        {"type": "conv2d", "in_channels": 3, "out_channels": 8, "kernel_size": 3},
+        [1, 1, 9, 9],
+        "in_channels",
+    ),
+    ({"type": "batchnorm2d", "num_features": 20}, [2, 16, 4, 4], "num_features"),
+    ({"type": "groupnorm", "num_groups": 2, "num_channels": 8}, [2, 6, 3], "num_channels"),
+    ({"type": "layernorm", "normalized_shape": 5}, [2, 7], "normalized_shape"),
+    ({"type": "activation", "name": "prelu", "num_parameters": 3}, [2, 4, 5], "num_parameters"),
+]
+
+
+@pytest.mark.parametrize(("spec", "shape", "argument"), SUGGESTED)
+def test_the_suggested_value_makes_it_fit(
+    client: TestClient, spec: dict[str, Any], shape: list[int], argument: str
+) -> None:
+    """A misfit's `context.suggestion` names the one argument to change and its value: applied
+    as is (one click in a front end), the service and PyTorch both take the input."""
+    body = {"layers": [spec], "input": {"shape": shape}}
+    problem = client.post("/v1/models/inspect", json=body).json()
+    suggestion = problem["context"]["suggestion"]
+    assert suggestion["field"] == f"body.layers.0.{argument}"
+    assert suggestion["argument"] == argument
+    fixed = {**spec, argument: suggestion["value"]}
+    r = client.post("/v1/models/inspect", json={**body, "layers": [fixed]})
+    assert r.status_code == 200, r.text
+    assert r.json()["layers"][0]["output_shape"] == list(
+        torch_layer(fixed)(torch.zeros(shape)).shape
+    )

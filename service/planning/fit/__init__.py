@@ -88,6 +88,13 @@ def fit(
                 "received": shape,
                 "expects": found.expects,
                 "fix": found.fix,
+                "suggestion": None
+                if found.suggestion is None
+                else {
+                    "field": f"{field}.{found.suggestion[0]}",
+                    "argument": found.suggestion[0],
+                    "value": found.suggestion[1],
+                },
             },
         )
     try:

@@ -37,6 +37,7 @@ def linear(spec: LayerSpecBase, received: Received) -> Misfit | None:
     return Misfit(
         f"{spec.in_features} input features (the last dimension)",
         f"set in_features={received.shape[-1]}{hint}",
+        suggestion=("in_features", received.shape[-1]),
     )
 
 
@@ -75,7 +76,11 @@ def batch_norm(spec: LayerSpecBase, received: Received) -> Misfit | None:
     # channel count runs, and PyTorch takes any empty input.
     sized = getattr(spec, "affine", True) or getattr(spec, "track_running_stats", True)
     if channels != want and sized and channels * per_channel:
-        return Misfit(f"{want} channels (dimension 1)", f"set num_features={channels}")
+        return Misfit(
+            f"{want} channels (dimension 1)",
+            f"set num_features={channels}",
+            suggestion=("num_features", channels),
+        )
     batch_stats = received.training or not getattr(spec, "track_running_stats", True)
     if batch_stats and per_channel == 1:
         return Misfit(
@@ -123,12 +128,17 @@ def layer_norm(spec: LayerSpecBase, received: Received) -> Misfit | None:
     got = received.shape[received.rank - len(want) :] if received.rank >= len(want) else None
     if got == want:
         return None
+    value = None if got is None else got[-1] if len(want) == 1 else got
     fix = (
-        f"set normalized_shape={got[-1] if len(want) == 1 else got}"
+        f"set normalized_shape={value}"
         if got is not None
         else f"send at least {len(want)} dimensions"
     )
-    return Misfit(f"its last dimensions to be {want} (normalized_shape)", fix)
+    return Misfit(
+        f"its last dimensions to be {want} (normalized_shape)",
+        fix,
+        suggestion=None if value is None else ("normalized_shape", value),
+    )
 
 
 def group_norm(spec: LayerSpecBase, received: Received) -> Misfit | None:
@@ -150,6 +160,7 @@ def group_norm(spec: LayerSpecBase, received: Received) -> Misfit | None:
     return Misfit(
         f"{spec.num_channels} channels (dimension 1)",
         f"set num_channels={received.shape[1]} (and num_groups dividing it)",
+        suggestion=("num_channels", received.shape[1]),
     )
 
 
@@ -177,6 +188,7 @@ def prelu(spec: LayerSpecBase, received: Received) -> Misfit | None:
     return Misfit(
         f"{spec.num_parameters} channels (dimension 1) for one slope each",
         f"set num_parameters={received.shape[1]} or 1",
+        suggestion=("num_parameters", received.shape[1]),
     )
 
 

@@ -31,6 +31,9 @@ class Misfit:
     slug: str = "shape-mismatch"
     """The problem type: `shape-mismatch`, or `dtype-mismatch` for integer input to a float
     layer."""
+    suggestion: tuple[str, Any] | None = None
+    """Where one argument's new value makes it fit: (argument, value), e.g. ("in_features",
+    2880); a client can apply it in one click."""
 
     def sentence(self, who: str, shape: list[int]) -> str:
         """Say it in one line: '<who> expects X but receives [..]; <fix>'."""

@@ -77,6 +77,7 @@ def channels_fit(spec: LayerSpecBase, received: Received, argument: str) -> Misf
     return Misfit(
         f"{want} input channels (dimension {received.rank - n - 1})",
         f"set {argument}={got}" + (f" (and groups dividing {got})" if groups > 1 else ""),
+        suggestion=(argument, got) if got % groups == 0 else None,
     )
 
 
