@@ -1,141 +1,33 @@
-"""Reference pages generated from the API contract, so they cannot drift from it.
+"""Write the reference pages generated from the code, so they cannot drift from it.
 
-    PYTHONPATH=. .venv/bin/python scripts/reference_docs.py        # rewrite docs/layers.md
+    PYTHONPATH=. .venv/bin/python scripts/reference_docs.py
 
-`layer_reference()` renders every layer spec of `schemas.layer_specs` (type, torch.nn class, what
-it takes, each argument with its type, bounds and default) from the specs' own JSON schemas;
-tests/scripts/test_reference_docs.py checks the committed page equals what it renders now.
+docs/layers.md (layer specs), docs/api.md (the OpenAPI document), docs/settings.md (Settings)
+and docs/errors.md (problem types); tests/scripts/ checks each committed page is current.
 """
 
-import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from schemas.layer_specs import ACTIVATION_TYPES, LAYER_TYPES, LayerSpecBase, type_name
-from schemas.layer_specs.activations import ActivationSpecBase
+from scripts.api_docs import API_PAGE, api_reference
+from scripts.error_docs import ERRORS_PAGE, error_reference
+from scripts.layer_docs import LAYERS_PAGE, ROOT, layer_reference
+from scripts.settings_docs import SETTINGS_PAGE, settings_reference
 
-ROOT = Path(__file__).resolve().parent.parent
-LAYERS_PAGE = ROOT / "docs" / "layers.md"
-
-FAMILIES = {
-    "convolution": "Convolutions",
-    "pooling": "Pooling",
-    "normalization": "Normalization",
-    "dropout": "Dropout",
-    "shape": "Shape and resampling",
-    "linear": "Linear and embedding",
+PAGES: dict[Path, Callable[[], str]] = {
+    LAYERS_PAGE: layer_reference,
+    API_PAGE: api_reference,
+    SETTINGS_PAGE: settings_reference,
+    ERRORS_PAGE: error_reference,
 }
 
 
-def number(value: float) -> str:
-    """A bound as written: integers whole (2**24 as 16777216), floats shortest."""
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def describe_type(schema: dict[str, Any]) -> str:
-    """A JSON schema of one argument as a short phrase: `int 1..1024 or [int, int]`."""
-    if "anyOf" in schema:
-        return " or ".join(describe_type(option) for option in schema["anyOf"])
-    if "const" in schema:
-        return f"`{schema['const']!r}`"
-    if "enum" in schema:
-        return " \\| ".join(f"`{v}`" for v in schema["enum"])
-    kind = schema.get("type")
-    if kind == "null":
-        return "null"
-    if kind == "array":
-        item = describe_type(schema.get("items", {}))
-        low, high = schema.get("minItems"), schema.get("maxItems")
-        count = f"{low}" if low == high else f"{low or 0}..{high if high is not None else ''}"
-        return f"[{item}] x {count}"
-    names = {"integer": "int", "number": "float", "boolean": "bool", "string": "str"}
-    text = names.get(str(kind), str(kind))
-    bounds = [
-        f"{sign} {number(schema[key])}"
-        for key, sign in (
-            ("exclusiveMinimum", ">"),
-            ("minimum", ">="),
-            ("maximum", "<="),
-            ("exclusiveMaximum", "<"),
-        )
-        if key in schema
-    ]
-    if len(bounds) == 2 and bounds[0].startswith(">=") and bounds[1].startswith("<="):
-        return f"{text} {number(schema['minimum'])}..{number(schema['maximum'])}"
-    return " ".join([text, ", ".join(bounds)]).strip()
-
-
-def argument_rows(spec: type[LayerSpecBase]) -> list[str]:
-    """One table row per argument: name, accepted values, default."""
-    schema = spec.model_json_schema()
-    rows = []
-    for name, field in spec.model_fields.items():
-        if name in spec.TAG_FIELDS:
-            continue
-        prop = schema["properties"][name]
-        default = "required" if field.is_required() else f"`{json.dumps(field.default)}`"
-        note = prop.get("description", "")
-        rows.append(f"| `{name}` | {describe_type(prop)} | {default} | {note} |")
-    return rows
-
-
-def section(spec: type[LayerSpecBase]) -> list[str]:
-    """A spec's heading, class, docstring's first paragraph and argument table."""
-    tag = type_name(spec)
-    head = (
-        f'{{"type": "activation", "name": "{tag.split(":", 1)[1]}"}}'
-        if issubclass(spec, ActivationSpecBase)
-        else f'{{"type": "{tag}"}}'
-    )
-    doc = " ".join((spec.__doc__ or "").strip().split("\n\n")[0].split())
-    what = (
-        doc.split(": ", 1)[1] if ": " in doc else doc.removeprefix(f"torch.nn.{spec.TORCH_CLASS}")
-    )
-    what = what.strip(" .;")
-    sentence = f": {what}." if what else "."
-    lines = [f"### `{head}`", "", f"`torch.nn.{spec.TORCH_CLASS}`{sentence}", ""]
-    rows = argument_rows(spec)
-    if rows:
-        lines += ["| argument | accepts | default | note |", "| --- | --- | --- | --- |", *rows]
-    else:
-        lines.append("No arguments.")
-    return [*lines, ""]
-
-
-def layer_reference() -> str:
-    """The layer reference page (Markdown), generated from `schemas.layer_specs`."""
-    lines = [
-        "# Layer reference",
-        "",
-        "Generated from the API contract (`schemas/layer_specs/`) by "
-        "`scripts/reference_docs.py`; a test checks it is current. Every layer is built with "
-        "its `torch.nn` constructor and these arguments, which keep PyTorch's names and "
-        "defaults (the one difference: `softmax`, `log_softmax` and `softmin` take `dim=-1` "
-        "by default, never PyTorch's implicit dim). `type` is the class name lowercased; "
-        'activations are `{"type": "activation", "name": ...}` with PyTorch\'s functional '
-        "name. Bounds are inclusive (`1..1024`) unless written `> 0`.",
-        "",
-        f"{len(LAYER_TYPES)} layer types and {len(ACTIVATION_TYPES)} activations.",
-        "",
-    ]
-    family = None
-    for spec in LAYER_TYPES:
-        current = spec.__module__.rsplit(".", 1)[-1]
-        if current != family:
-            family = current
-            lines += [f"## {FAMILIES[current]}", ""]
-        lines += section(spec)
-    lines += ["## Activations", ""]
-    for spec in ACTIVATION_TYPES:
-        lines += section(spec)
-    return "\n".join(lines).rstrip() + "\n"
-
-
 def main() -> int:
-    """Rewrite docs/layers.md."""
-    LAYERS_PAGE.write_text(layer_reference())
-    print(f"wrote {LAYERS_PAGE.relative_to(ROOT)}")
+    """Rewrite every generated page."""
+    for page, render in PAGES.items():
+        page.write_text(render())
+        print(f"wrote {page.relative_to(ROOT)}")
     return 0
 
 

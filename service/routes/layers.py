@@ -31,9 +31,10 @@ def inspect(
     runtime: Annotated[Runtime, Depends(get_runtime)],
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
-    """Build the layer (`conv2d`, `maxpool2d`, `linear`, `activation` or `flatten`) with
-    PyTorch's own arguments, make its input (seeded random values or explicit data), run it
-    forward on the chosen device, and backward when `backward` is given.
+    """Build the layer (any of the 45 `torch.nn` layer types and 26 activations of
+    docs/layers.md) with PyTorch's own arguments, make its input (seeded random values,
+    explicit data or MNIST digits), run it forward on the chosen device in `mode` and `dtype`,
+    and backward when `backward` is given.
 
     Returns the layer's repr and parameter counts; the input, output and parameters as tensor
     objects (shape, dtype, stats, and values when `include` names them), the output's

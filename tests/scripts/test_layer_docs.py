@@ -1,4 +1,4 @@
-"""scripts/reference_docs.py: the committed layer reference is what the contract says now."""
+"""scripts/layer_docs.py: the committed layer reference is what the contract says now."""
 
 import json
 import re
@@ -6,7 +6,7 @@ import re
 from pydantic import TypeAdapter
 
 from schemas.layer_specs import ALL_SPECS, LayerSpec, type_name
-from scripts.reference_docs import LAYERS_PAGE, layer_reference
+from scripts.layer_docs import LAYERS_PAGE, layer_reference
 
 
 def test_the_committed_page_is_current() -> None:
