@@ -190,9 +190,14 @@ def _windows(request: AttributeRequest, shape: list[int]) -> tuple[tuple[int, ..
                 f"a window of {width} on a dimension of {size}",
                 f"use a size from 1 to {size}",
             )
-        if step < 1:
+        if not 1 <= step <= width:
             raise unprocessable(
-                "out-of-range", "body.strides", f"stride {step}", "use strides of at least 1"
+                "out-of-range",
+                f"body.strides.{i}" if isinstance(request.strides, list) else "body.strides",
+                f"stride {step} is larger than the window, {width} (Captum's Occlusion refuses it)"
+                if step > width
+                else f"stride {step}",
+                f"use a stride from 1 to {width}",
             )
         count *= (size - width) // step + 1
     return tuple(window), count
@@ -432,6 +437,8 @@ def attribute(
     with out_of_memory_as_503(device), torch_refusals_as_422(config):
         model.to(device=device, dtype=config.dtype).train(config.training)
         x = setup.plan.make().to(device)
+        if request.method not in ("occlusion", "layer_activation"):
+            x = x.detach().requires_grad_(True)  # as Captum would set it (and warn)
         layer = model.get_submodule(planned.layer) if planned.layer is not None else None
 
         def forward() -> torch.Tensor:
