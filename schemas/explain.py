@@ -116,6 +116,14 @@ class ReceptiveFieldRequest(StrictModel):
         return self
 
 
+class Span(ResponseModel):
+    """Positions per spatial axis from `start` to `end`, both included (negative where a window
+    starts in padding)."""
+
+    start: list[int]
+    end: list[int]
+
+
 class ReceptiveFieldResponse(ResponseModel):
     """Where one unit looks, or which units look at a box."""
 
@@ -127,17 +135,17 @@ class ReceptiveFieldResponse(ResponseModel):
     receptive_field: ReceptiveField
     channels: int = Field(description="Channels of the module's output (1 where it has none).")
     unit: Unit | None = Field(default=None, description="The unit asked about.")
-    window: Box | None = Field(
+    window: Span | None = Field(
         default=None,
         description="The input positions the unit sees, per axis (may run past the input "
         "where layers pad).",
     )
-    window_in_input: Box | None = Field(
+    window_in_input: Span | None = Field(
         default=None,
         description="`window` within the input; null when it lies wholly in padding.",
     )
-    box: Box | None = Field(default=None, description="The input box asked about.")
-    units: Box | None = Field(
+    box: Span | None = Field(default=None, description="The input box asked about.")
+    units: Span | None = Field(
         default=None,
         description="The positions of the module's output (every channel) whose window meets "
         "the box, per axis; null when none does.",
