@@ -337,8 +337,8 @@ class AttributeResponse(RunFacts):
         description="A PNG data URI: each sample's attribution summed over channels (a layer "
         "method's upsampled to the input's size with Captum's `LayerAttribution.interpolate`, "
         "bilinear), coloured on `colormap` centred on zero (0 is the map's middle), laid over "
-        "the input in gray with weight `alpha`; one tile per sample. Null where the input has "
-        "no two spatial dimensions."
+        "the input in gray with weight `alpha`; one tile per sample. Null where the input or "
+        "the attribution has no two spatial dimensions ([N, C, H, W])."
     )
     preprocessing: Preprocessing | None = None
     labels: Labels | None = None
