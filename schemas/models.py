@@ -185,6 +185,26 @@ class ModelTotals(ResponseModel):
     )
 
 
+class ReceptiveField(ResponseModel):
+    """What one unit of a module's output sees of the input, per spatial axis of the input
+    (height, width for images): unit i along an axis sees input positions `start + i * jump -
+    (size - 1) / 2` to `start + i * jump + (size - 1) / 2` (pixel indices, inclusive; they run
+    past the input where layers pad). Found by following every op of a forward pass on meta
+    with the receptive-field recurrence (size += (kernel - 1) * dilation * jump, jump *=
+    stride, start += ((kernel - 1) * dilation / 2 - padding) * jump); residual adds and
+    concatenations take the union of their inputs' windows; normalization statistics count as
+    constants."""
+
+    size: list[int] = Field(description="Input positions one unit sees, per axis.")
+    jump: list[int] = Field(
+        description="The effective stride: input positions between neighbouring units."
+    )
+    start: list[float] = Field(
+        description="The centre of unit 0's window, in input positions (pixel i's centre is "
+        "i); half-integral for even windows, negative where padding comes first."
+    )
+
+
 class LayerRow(ResponseModel):
     """One call of one module: a row of the table (a module called twice has two rows)."""
 
@@ -233,6 +253,18 @@ class LayerRow(ResponseModel):
         "torchinfo counts them)."
     )
     flops: int = Field(description="Forward FLOPs of this layer (multiply-add = 2).")
+    receptive_field: ReceptiveField | None = Field(
+        default=None,
+        description="What one unit of its output sees of the input; null past a global "
+        "pooling, a flatten, a linear layer on positions, a squeeze-and-excitation scale, an "
+        "upsampling, and for models without spatial layers (`receptive_field_reason` says "
+        "which and where).",
+    )
+    receptive_field_reason: str | None = Field(
+        default=None,
+        description="Why `receptive_field` is null: the module and op where the input's grid "
+        "ended; null when it is given.",
+    )
 
 
 class LayerTrace(LayerRow):

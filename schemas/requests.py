@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from schemas.base import Seed, StrictModel, variant
 from schemas.images import RenderOptions
@@ -156,7 +156,7 @@ def without_input(model: type[RunOptions], name: str, doc: str) -> type[StrictMo
     return create_model(name, __base__=StrictModel, __doc__=doc, **fields)
 
 
-def with_optional_input(model: type[RunOptions], name: str, doc: str) -> type[StrictModel]:
+def with_optional_input(model: type[BaseModel], name: str, doc: str) -> type[StrictModel]:
     """`model` with an optional `input` (and its own JSON schema extras): the `spec` form field
     of a model route, whose `image` files, when sent, are the input."""
     fields: dict[str, Any] = {}

@@ -157,6 +157,54 @@ EXAMPLES: list[tuple[str, str]] = [
         )
         + "' -o features.png && file features.png",
     ),
+    (
+        "Receptive field: what one unit of the pipeline's max pool sees of the digit 7",
+        "curl -s $URL/v1/models/receptive-field -H 'content-type: application/json' -d '"
+        + json.dumps(
+            {
+                "layers": SEED_PIPELINE,
+                "input": {"mnist": {"split": "test", "index": 0}},
+                "module": 2,
+                "unit": {"channel": 0, "position": [5, 7]},
+                "png": True,
+                "scale": 8,
+            }
+        )
+        + "' | tee rf.json | jq 'del(.image)' && jq -r .image rf.json | cut -d, -f2 | base64 -d"
+        + " > receptive_field.png",
+    ),
+    (
+        "Attribution: integrated gradients of class 7 for the digit 7 (Captum)",
+        "curl -s $URL/v1/models/attribute -H 'content-type: application/json' -d '"
+        + json.dumps(
+            {
+                "layers": SEED_PIPELINE,
+                "input": {"mnist": {"split": "test", "index": 0}},
+                "method": "integrated_gradients",
+                "target": 7,
+                "n_steps": 32,
+                "scale": 8,
+            }
+        )
+        + "' | tee ig.json | jq '{captum, arguments, target, output: .output.data, attribution:"
+        + " (.attribution | {shape, stats}), convergence_delta: .convergence_delta.data}'"
+        + " && jq -r .heatmap ig.json | cut -d, -f2 | base64 -d > attribution.png",
+    ),
+    (
+        "Sweep: Conv2d(1, 4, k) on the digit 7 for k = 1, 3, 5, 29",
+        "curl -s $URL/v1/layers/sweep -H 'content-type: application/json' -d '"
+        + json.dumps(
+            {
+                "layer": {"type": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 3},
+                "input": {"mnist": {"split": "test", "index": 0}},
+                "argument": "kernel_size",
+                "values": [1, 3, 5, 29],
+                "include": [],
+            }
+        )
+        + "' | jq '[.results[] | {value, status, output: .result.output.shape, problem:"
+        + " .problem.detail}]'",
+    ),
     ("Prometheus metrics", "curl -s $URL/metrics | grep -E '^layerscope_requests_total' | head -4"),
 ]
 

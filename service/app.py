@@ -17,7 +17,7 @@ from service.inspection.upload_forms import document_upload_forms
 from service.logs import configure_logging
 from service.middleware.body_limit import BodyLimitMiddleware
 from service.middleware.request_context import RequestContextMiddleware
-from service.routes import autograd, health, info, layers, metrics, mnist, models
+from service.routes import autograd, explain, health, info, layers, metrics, mnist, models
 from service.runtime import Runtime
 from service.settings import Settings, get_settings
 
@@ -37,6 +37,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     models.router,
     mnist.router,
     autograd.router,
+    explain.router,
 )
 """The /v1 routers: behind the API key when keys are set."""
 
@@ -81,7 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=s.max_body_bytes,
         max_depth=s.max_json_depth,
         on_reject=runtime.metrics.reject,
-        larger=dict.fromkeys(models.WEIGHTS_FORMS, s.max_body_bytes + s.max_weights_bytes),
+        larger=dict.fromkeys(
+            (*models.WEIGHTS_FORMS, *explain.WEIGHTS_FORMS), s.max_body_bytes + s.max_weights_bytes
+        ),
     )
     if s.cors_origins:
         wildcard = "*" in s.cors_origins

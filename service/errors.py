@@ -282,19 +282,26 @@ async def _problem_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+def validation_problem(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    """The detail and the `errors` list of the 422 problem answered for `exc`: one entry per
+    field (its message and, where known, the fix), the detail naming the first."""
+    errors = _validation_errors(exc)
+    first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{first['field']}: {first['message']}{more}", errors
+
+
 async def _validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     special = _unsupported_media_type(request, exc) or _json_syntax_problem(request, exc)
     if special is not None:
         return special
-    errors = _validation_errors(exc)
-    first = errors[0] if errors else {"field": "body", "message": "invalid request"}
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    detail, errors = validation_problem(exc)
     return problem_response(
         422,
         type_=PROBLEM_BASE + "invalid-request",
         title="Invalid request",
-        detail=f"{first['field']}: {first['message']}{more}",
+        detail=detail,
         instance=request.url.path,
         errors=errors,
     )

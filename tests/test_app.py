@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from schemas.autograd_examples import AUTOGRAD_EXAMPLES
 from schemas.examples import LAYER_EXAMPLES, MODEL_EXAMPLES, SUMMARY_EXAMPLES
+from schemas.explain_examples import ATTRIBUTE_EXAMPLES, RECEPTIVE_FIELD_EXAMPLES, SWEEP_EXAMPLES
 from service.app import API_ROUTERS, OPEN_ROUTERS, create_app
 from service.errors import PROBLEM_MEDIA_TYPE
 from tests.conftest import make_settings
@@ -34,6 +35,9 @@ def test_openapi_documents_every_route_with_examples(client: TestClient) -> None
         "/v1/models/summary": sorted(SUMMARY_EXAMPLES),
         "/v1/models/render": [],
         "/v1/autograd": sorted(AUTOGRAD_EXAMPLES),
+        "/v1/models/receptive-field": sorted(RECEPTIVE_FIELD_EXAMPLES),
+        "/v1/models/attribute": sorted(ATTRIBUTE_EXAMPLES),
+        "/v1/layers/sweep": sorted(SWEEP_EXAMPLES),
     }
     problem = spec["paths"]["/v1/layers/inspect"]["post"]["responses"]["422"]
     assert "application/problem+json" in problem["content"]

@@ -51,7 +51,7 @@ def run_layer(
     settings = runtime.settings
     ready = prepare(request, [request.layer], runtime, plan, single_naming)
     layer = ready.model_plan.layers[0]
-    check_response_size(_estimate(request, ready), settings.max_response_bytes)
+    check_response_size(estimate_response(request, ready), settings.max_response_bytes)
     module, weight_seed = materialize(
         partial(build_layer, request.layer),
         layer.meta,
@@ -72,7 +72,7 @@ def run_layer(
     return LayerRun(module, done, ready, weight_seed)
 
 
-def _estimate(request: LayerInspectRequest, ready: Prepared) -> ResponseEstimate:
+def estimate_response(request: LayerInspectRequest, ready: Prepared) -> ResponseEstimate:
     """Bound the response's bytes from the plan (see service.planning.response_size)."""
     layer, plan = ready.model_plan.layers[0], ready.plan
     state = {n: list(t.shape) for n, t in layer.meta.state_dict().items()}
@@ -115,7 +115,13 @@ def inspect_layer(
     request: LayerInspectRequest, runtime: Runtime, plan: InputPlan | None = None
 ) -> dict[str, Any]:
     """Run one layer as the request asks and return the response body (not yet encoded)."""
-    done_run = run_layer(request, runtime, plan)
+    return layer_body(request, runtime, run_layer(request, runtime, plan))
+
+
+def layer_body(
+    request: LayerInspectRequest, runtime: Runtime, done_run: LayerRun
+) -> dict[str, Any]:
+    """The response body of a layer run (not yet encoded)."""
     module, done, ready = done_run.module, done_run.done, done_run.prepared
     backward = request.backward is not None
     report = TensorReporter(request.include, request.encoding, backward)
@@ -157,6 +163,11 @@ def inspect_layer(
 def render_layer(request: LayerRenderRequest, runtime: Runtime) -> bytes:
     """Run one layer and draw the tensor `view` names as a PNG grid."""
     done_run = run_layer(request.model_copy(update={"include": []}), runtime)
+    return layer_picture(request, runtime, done_run)
+
+
+def layer_picture(request: LayerRenderRequest, runtime: Runtime, done_run: LayerRun) -> bytes:
+    """The PNG grid of the tensor `view` names, of a layer run."""
     tensor = view_tensor(
         request.view,
         input=done_run.done.input,

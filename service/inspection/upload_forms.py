@@ -16,6 +16,7 @@ import torch
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
+from schemas.explain import AttributeFormSpec
 from schemas.images import ImageInputOptions
 from schemas.models import ModelFormSpec, ModelRenderFormSpec
 from schemas.requests import LayerUploadSpec
@@ -32,6 +33,7 @@ JSON_FORM_MODELS: tuple[type[BaseModel], ...] = (
     LayerUploadSpec,
     ModelFormSpec,
     ModelRenderFormSpec,
+    AttributeFormSpec,
     ImageInputOptions,
 )
 """The models that form parts hold as JSON, added to the schema's components."""

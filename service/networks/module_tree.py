@@ -139,6 +139,11 @@ def first_shape(shape: Shape) -> list[int]:
     return list(shape)
 
 
+def flat_shape(shape: Shape) -> list[int]:
+    """A row's shape when it is one tensor's, else [] (a module that returns several)."""
+    return shape if shape and isinstance(shape[0], int) else []
+
+
 def several_shapes(shape: Shape) -> list[Any] | None:
     """Every tensor's shape where a module takes or returns several, else None."""
     return shape if shape and isinstance(shape[0], list) else None

@@ -22,6 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from schemas.layer_specs import ALL_SPECS
 from service.errors import ProblemError, field_error, unprocessable
+from service.explain.field_trace import ModuleFields, row_field, spatial_dims_of, tracing
 from service.networks.module_tree import ModuleCall, first_shape, hooked, listing, several_shapes
 from service.planning.fit import Received
 from service.planning.limits import check_elements, numel
@@ -94,8 +95,16 @@ def count_rows(listed: Sequence[ModuleCall]) -> list[RowCounts]:
     ]
 
 
-def row_of(index: int, call: ModuleCall, counts: RowCounts) -> dict[str, Any]:
-    """One row of the listing as a row of the table."""
+SPATIAL_DIMS: dict[str, int | None] = {spec.TORCH_CLASS: spec.SPATIAL_DIMS for spec in ALL_SPECS}
+"""torch.nn class name -> how many spatial dimensions it slides over."""
+
+
+def row_of(
+    index: int, call: ModuleCall, counts: RowCounts, fields: ModuleFields | None = None
+) -> dict[str, Any]:
+    """One row of the listing as a row of the table (with its receptive field where `fields`
+    has them, service.explain.field_trace)."""
+    field, reason = row_field(fields, call.module, call.call)
     return {
         "index": index,
         "name": call.name,
@@ -114,6 +123,8 @@ def row_of(index: int, call: ModuleCall, counts: RowCounts) -> dict[str, Any]:
         "parameter_bytes": counts.size,
         "output_bytes": call.output_bytes,
         "flops": call.flops,
+        "receptive_field": field,
+        "receptive_field_reason": reason,
     }
 
 
@@ -164,6 +175,8 @@ class TreePlan:
     input_dtype: torch.dtype
     output: torch.Tensor
     warnings: list[str]
+    fields: ModuleFields | None = None
+    """Every module call's receptive field (service.explain.field_trace)."""
 
     @property
     def output_shape(self) -> list[int]:
@@ -200,7 +213,7 @@ class TreePlan:
         """The `summary`, `layers` (the listing but the model's row, down to `depth`, as
         torchinfo shows it; all when None) and `warnings`."""
         shown = [
-            row_of(i - 1, call, counts)
+            row_of(i - 1, call, counts, self.fields)
             for i, (call, counts) in enumerate(zip(self.listed, self.counted, strict=True))
             if i > 0 and (depth is None or call.depth <= depth)
         ]
@@ -253,9 +266,10 @@ def plan_tree(
     model.train(received.training)
     x = torch.empty(received.shape, dtype=received.dtype, device="meta")
     counter = FlopCounterMode(display=False)
-    with hooked(model, counter) as walk:
+    spatial = spatial_dims_of(model, SPATIAL_DIMS)
+    with hooked(model, counter) as walk, tracing(model, x, spatial) as fields:
         try:
-            with torch.no_grad(), counter:
+            with torch.no_grad(), counter, fields.mode():
                 output = model(x)
         except (RuntimeError, ValueError, IndexError, TypeError, AssertionError) as exc:
             running = walk.running[-1] if walk.running else None
@@ -285,7 +299,9 @@ def plan_tree(
             context={"flops": str(root.flops)},
         )
     listed = listing(walk.rows)
-    return TreePlan(model, root, rows, listed, list(received.shape), received.dtype, output, [])
+    return TreePlan(
+        model, root, rows, listed, list(received.shape), received.dtype, output, [], fields
+    )
 
 
 def _misfit(

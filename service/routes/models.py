@@ -3,11 +3,10 @@ on meta, draw a module, list the architectures."""
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, File, Form, Header, Query, UploadFile
+from fastapi import APIRouter, Body, Depends, Header, Query
 from starlette.responses import PlainTextResponse, Response
 
 from schemas.examples import MODEL_EXAMPLES, SUMMARY_EXAMPLES
-from schemas.images import ImageInputOptions
 from schemas.models import (
     ModelCatalog,
     ModelFormSpec,
@@ -22,9 +21,10 @@ from service.errors import PROBLEM_RESPONSES
 from service.inspection.catalog import architecture_catalog
 from service.inspection.model import inspect_model, render_model
 from service.inspection.summary import summarize_model, summary_text
-from service.inspection.upload_forms import json_part, model_form
+from service.inspection.upload_forms import model_form
 from service.negotiation import encoding_for, wants_text
 from service.orjson_response import OrjsonResponse
+from service.routes.forms import ModelUpload, model_upload_form
 from service.routes.layers import PNG_RESPONSES, UPLOAD_RESPONSES
 from service.runtime import Runtime, TorchJob, get_runtime
 from service.tensors.safetensors_body import SAFETENSORS_CONTENT, tensor_response
@@ -122,30 +122,8 @@ FORM_RESPONSES = UPLOAD_RESPONSES
     dependencies=[TorchJob],
 )
 def inspect_upload(
-    spec: Annotated[
-        str,
-        Form(
-            description="The model inspect request as JSON (`input` left out when images are "
-            "sent).",
-            json_schema_extra=json_part(ModelFormSpec),
-        ),
-    ],
+    form: Annotated[ModelUpload, Depends(model_upload_form(ModelFormSpec, "model inspect"))],
     runtime: Annotated[Runtime, Depends(get_runtime)],
-    image: Annotated[
-        list[UploadFile] | None,
-        File(description="Image files replacing `spec.input`; several make one batch."),
-    ] = None,
-    weights: Annotated[
-        UploadFile | None,
-        File(description="A safetensors file of the model's state_dict (replaces spec.weights)."),
-    ] = None,
-    input: Annotated[
-        str | None,
-        Form(
-            description="Preprocessing options as JSON (with images).",
-            json_schema_extra=json_part(ImageInputOptions),
-        ),
-    ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """Like POST /v1/models/inspect, with uploaded images as the input (each preprocessed to
@@ -155,12 +133,7 @@ def inspect_upload(
     unexpected, misshapen or mistyped key is a 422 naming it; a file whose header is too large
     or whose byte ranges lie outside it is a 4xx naming the range)."""
     request, plan, data = model_form(
-        spec,
-        input,
-        [file.file for file in image or []],
-        None if weights is None else weights.file,
-        ModelInspectRequest,
-        runtime.settings,
+        form.spec, form.options, form.images, form.weights, ModelInspectRequest, runtime.settings
     )
     encoding = encoding_for(request.encoding, accept)
     request = request.model_copy(update={"encoding": encoding})
@@ -176,38 +149,12 @@ def inspect_upload(
     dependencies=[TorchJob],
 )
 def render_upload(
-    spec: Annotated[
-        str,
-        Form(
-            description="The model render request as JSON (`input` left out when images are sent).",
-            json_schema_extra=json_part(ModelRenderFormSpec),
-        ),
-    ],
+    form: Annotated[ModelUpload, Depends(model_upload_form(ModelRenderFormSpec, "model render"))],
     runtime: Annotated[Runtime, Depends(get_runtime)],
-    image: Annotated[
-        list[UploadFile] | None,
-        File(description="Image files replacing `spec.input`; several make one batch."),
-    ] = None,
-    weights: Annotated[
-        UploadFile | None,
-        File(description="A safetensors file of the model's state_dict (replaces spec.weights)."),
-    ] = None,
-    input: Annotated[
-        str | None,
-        Form(
-            description="Preprocessing options as JSON (with images).",
-            json_schema_extra=json_part(ImageInputOptions),
-        ),
-    ] = None,
 ) -> Response:
     """Like POST /v1/models/render, with the upload form of POST /v1/models/inspect/upload."""
     request, plan, data = model_form(
-        spec,
-        input,
-        [file.file for file in image or []],
-        None if weights is None else weights.file,
-        ModelRenderRequest,
-        runtime.settings,
+        form.spec, form.options, form.images, form.weights, ModelRenderRequest, runtime.settings
     )
     return Response(render_model(request, runtime, plan, data), media_type="image/png")
 
