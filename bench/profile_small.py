@@ -41,6 +41,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument(
+        "--sort", default="tottime", help="pstats sort key (cumulative: by subtree)"
+    )
+    parser.add_argument("--top", type=int, default=22, help="rows of the profile to print")
     args = parser.parse_args()
     app = create_app(Settings(device=args.device, log_level="warning"))
     runtime = app.state.runtime
@@ -66,8 +70,8 @@ def main() -> None:
         served()
     profiler.disable()
     out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out).sort_stats("tottime")
-    stats.print_stats(22)
+    stats = pstats.Stats(profiler, stream=out).sort_stats(args.sort)
+    stats.print_stats(args.top)
     print(out.getvalue())
 
 
