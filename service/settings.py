@@ -24,7 +24,8 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = Field(default=8000, description="TCP port.")
     workers: Annotated[int, Field(ge=1, le=64)] = Field(
         default=1,
-        description="uvicorn worker processes (each with its own limiter; /metrics adds up all workers).",
+        description="uvicorn worker processes (each with its own limiter; /metrics adds up "
+        "all workers).",
     )
     torch_threads: Annotated[int, Field(ge=0, le=256)] = Field(
         default=0, description="torch.set_num_threads; 0 leaves PyTorch's default."
