@@ -8,7 +8,7 @@ import torch
 
 from schemas.layer_specs import EmbeddingSpec, LayerSpec
 from schemas.requests import RunOptions
-from service.devices import resolve_device
+from service.devices import resolve_device, use_torch_threads
 from service.errors import unprocessable
 from service.planning.dtypes import DTypes
 from service.planning.fit import Received
@@ -36,6 +36,7 @@ def setup_run(
     an embedding's indices too when `first` is one). `plan` replaces `request.input` when the
     input was made elsewhere (an uploaded image)."""
     settings = runtime.settings
+    use_torch_threads(settings.torch_threads)
     device = resolve_device(request.device, runtime.device)
     dtypes = DTypes.of(request.dtype, request.cast)
     training = request.mode == "train"
