@@ -63,6 +63,7 @@ def pipeline_source(
         settings.max_layers,
         dtype=dtype,
         naming=pipeline_naming,
+        count_flops=False,  # the table's FLOPs come from the module tree's walk
     )
     meta = nn.Sequential(*(build_on_meta(spec) for spec in specs)).to(dtype)
     key = json.dumps([spec.model_dump(mode="json") for spec in specs], sort_keys=True)

@@ -78,6 +78,7 @@ def prepare(
         settings.max_layers,
         dtype=setup.dtypes.compute,
         naming=naming,
+        count_flops=False,  # the layer's response has no FLOPs
     )
     check_totals(model_plan.named_shapes(), backward=setup.backward, settings=settings)
     grad_output = plan_grad_output(

@@ -7,6 +7,7 @@ counted on the way. The same plan gives the `summary` and `layers` table of both
 """
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,9 +168,12 @@ def plan_model(
     *,
     dtype: torch.dtype = torch.float32,
     naming: Naming = pipeline_naming,
+    count_flops: bool = True,
 ) -> ModelPlan:
     """Walk the layers on meta in `dtype` and mode: each layer's output shape and dtype, FLOPs
-    (FlopCounterMode, on the same meta forward), and warnings.
+    (FlopCounterMode, on the same meta forward; 0 without `count_flops`, for callers that
+    report none: a single layer's inspection, or a pipeline whose table comes from its module
+    tree), and warnings.
 
     Raises a 422 naming the first layer that does not fit what it receives (index, spec,
     received shape, what it expects, the fix), and a 413 when any tensor would hold more than
@@ -183,12 +187,12 @@ def plan_model(
     for index, spec in enumerate(specs):
         meta = planned_meta(spec, dtype, received.training)
         name, at, output = naming(index, spec)
-        counter = FlopCounterMode(display=False)
+        counter = FlopCounterMode(display=False) if count_flops else nullcontext()
         with counter:
             out = fit(spec, meta, current, name, at)
         shape = list(out.shape)
         check_elements(output, shape, max_elements)
-        flops = int(counter.get_total_flops())
+        flops = int(counter.get_total_flops()) if isinstance(counter, FlopCounterMode) else 0
         layers.append(LayerPlan(index, spec, meta, current.shape, shape, flops, out.dtype))
         warnings += dropped_edges(spec, current.shape, shape, name)
         current = Received(shape, out.dtype, received.training)
