@@ -132,7 +132,7 @@ def read_raw(path: Path) -> Counter[str]:
     return stacks
 
 
-def over_http(device: str, seconds: float, threads: int, top: int) -> int:
+def over_http(device: str, seconds: float, threads: int, top: int, gil: bool) -> int:
     """Serve the small case for `seconds` while py-spy samples the server; print the shares."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
@@ -198,9 +198,15 @@ def main() -> int:
     parser.add_argument("--http", action="store_true", help="sample the served process")
     parser.add_argument("--seconds", type=float, default=10.0, help="--http: how long")
     parser.add_argument("--torch-threads", type=int, default=1, help="--http: the server's")
+    parser.add_argument(
+        "--gil",
+        action="store_true",
+        help="--http: count only samples holding the GIL (the Python work; without it, threads "
+        "waiting for the GIL count where they wait)",
+    )
     args = parser.parse_args()
     if args.http:
-        return over_http(args.device, args.seconds, args.torch_threads, args.top)
+        return over_http(args.device, args.seconds, args.torch_threads, args.top, args.gil)
     in_process(args.device, args.calls, args.sort, args.top)
     return 0
 
