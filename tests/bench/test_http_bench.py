@@ -132,16 +132,59 @@ def test_large_body_returns_only_output_values(client: TestClient) -> None:
         torch.testing.assert_close(tensor_from(r["output"]), conv(x))
 
 
+def _make() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.Flatten(), nn.Linear(48, 2))
+
+
+def _seeded_direct(seed: int) -> nn.Module:
+    torch.manual_seed(seed)
+    return _make()
+
+
 def test_cached_seeded_modules_are_fresh_copies_with_the_seeded_values() -> None:
+    """What a run does to its copy (another dtype, train mode updating batch-norm statistics,
+    gradients, hooks) never reaches the next copy, which shares the template's parameter
+    storage rather than copying it."""
     module_cache.clear()
-    make = lambda: torch.nn.Linear(3, 2)  # noqa: E731
-    first = module_cache.seeded_module("k", 7, make)
-    first.weight.data.add_(1.0)  # a request mutating its copy must not leak
-    again = module_cache.seeded_module("k", 7, make)
-    torch.manual_seed(7)
-    expected = make()
-    torch.testing.assert_close(again.weight, expected.weight)
-    assert again is not module_cache.seeded_module("k", 7, make)
+    first = module_cache.seeded_module("k", 7, _make)
+    first.register_forward_hook(lambda m, i, o: None)
+    first.to(torch.float64).train()
+    first(torch.randn(4, 2, 6, 6, dtype=torch.float64)).sum().backward()
+    again = module_cache.seeded_module("k", 7, _make)
+    expected = _seeded_direct(7)
+    for (name, got), want in zip(
+        again.state_dict().items(), expected.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(got, want, rtol=0, atol=0, msg=name)
+    assert all(p.grad is None and p.dtype == torch.float32 for p in again.parameters())
+    assert not again._forward_hooks
+    third = module_cache.seeded_module("k", 7, _make)
+    assert again is not third
+    for p, q in zip(again.parameters(), third.parameters(), strict=True):
+        assert p is not q and p.data_ptr() == q.data_ptr()  # shared values, own Parameters
+    assert again[1].running_mean.data_ptr() != third[1].running_mean.data_ptr()
+
+
+def test_copies_keep_tied_weights_tied() -> None:
+    module_cache.clear()
+
+    def tied() -> nn.Module:
+        a, b = nn.Linear(3, 3), nn.Linear(3, 3)
+        b.weight = a.weight
+        return nn.Sequential(a, b)
+
+    copy = module_cache.seeded_module("tied", 0, tied)
+    assert copy[0].weight is copy[1].weight
+
+
+def test_an_embedding_that_renormalises_its_weights_gets_its_own_copy() -> None:
+    module_cache.clear()
+    make = lambda: nn.Embedding(10, 4, max_norm=0.5)  # noqa: E731
+    first = module_cache.seeded_module("emb", 3, make)
+    first(torch.arange(10))  # renormalises the rows it looks up, in place
+    again = module_cache.seeded_module("emb", 3, make)
+    torch.manual_seed(3)
+    torch.testing.assert_close(again.weight, make().weight, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(
