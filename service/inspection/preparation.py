@@ -15,6 +15,7 @@ from service.planning.fit import Received
 from service.planning.inputs import InputPlan, plan_grad_output, plan_input
 from service.planning.limits import check_totals
 from service.planning.model_plan import ModelPlan, Naming, plan_model
+from service.planning.plan_cache import PlanCache
 from service.running.execution import RunConfig
 from service.runtime import Runtime
 
@@ -47,6 +48,11 @@ def setup_run(
     return RunSetup(config, dtypes, plan, request.backward is not None)
 
 
+PLANS: PlanCache[ModelPlan] = PlanCache()
+"""Layer plans on meta by what they depend on (see service.planning.plan_cache): a small
+layer's meta walk took a tenth of its request's own work."""
+
+
 @dataclass
 class Prepared:
     """A run, planned: where and how it runs, its input, its layers on meta, its grad_output."""
@@ -71,14 +77,28 @@ def prepare(
     elsewhere (an uploaded image)."""
     settings = runtime.settings
     setup = setup_run(request, runtime, plan, specs[0])
-    model_plan = plan_model(
-        specs,
-        Received(setup.plan.shape, setup.plan.dtype, setup.config.training),
+    received = Received(setup.plan.shape, setup.plan.dtype, setup.config.training)
+    key = (
+        tuple(spec.model_dump_json() for spec in specs),
+        tuple(received.shape),
+        received.dtype,
+        received.training,
+        setup.dtypes.compute,
         settings.max_tensor_elements,
         settings.max_layers,
-        dtype=setup.dtypes.compute,
-        naming=naming,
-        count_flops=False,  # the layer's response has no FLOPs
+        naming,
+    )
+    model_plan = PLANS.planned(
+        key,
+        lambda: plan_model(
+            specs,
+            received,
+            settings.max_tensor_elements,
+            settings.max_layers,
+            dtype=setup.dtypes.compute,
+            naming=naming,
+            count_flops=False,  # the layer's response has no FLOPs
+        ),
     )
     check_totals(model_plan.named_shapes(), backward=setup.backward, settings=settings)
     grad_output = plan_grad_output(

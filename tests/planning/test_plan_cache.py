@@ -10,6 +10,7 @@ from safetensors.torch import load
 
 from service.building import module_cache
 from service.inspection import model as model_inspection
+from service.inspection import preparation
 from service.planning.plan_cache import PlanCache
 
 
@@ -88,3 +89,26 @@ def test_equal_requests_plan_once_and_answer_alike(
     for _ in range(2):
         r = client.post("/v1/models/inspect", json=refused)
         assert r.status_code == 422 and r.json()["errors"][0]["fix"] == "set in_channels=2", r.text
+
+
+def test_equal_layer_requests_plan_once(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    preparation.PLANS.clear()
+    walks: list[list[int]] = []
+    real = preparation.plan_model
+
+    def counted(specs: Any, received: Any, *args: Any, **kwargs: Any) -> Any:
+        walks.append(list(received.shape))
+        return real(specs, received, *args, **kwargs)
+
+    monkeypatch.setattr(preparation, "plan_model", counted)
+    layer = {"type": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 3}
+    bodies = [
+        {"layer": layer, "input": {"shape": [1, 1, 6, 6], "seed": seed}} for seed in (0, 1, 0)
+    ]
+    answers = [client.post("/v1/layers/inspect", json=body).json() for body in bodies]
+    assert walks == [[1, 1, 6, 6]]  # the seed changes the values, not the plan
+    assert answers[0]["output"] == answers[2]["output"] != answers[1]["output"]
+    client.post("/v1/layers/inspect", json={"layer": layer, "input": {"shape": [1, 1, 7, 7]}})
+    assert walks == [[1, 1, 6, 6], [1, 1, 7, 7]]
