@@ -1,18 +1,35 @@
-"""HTTP benchmark of layerscope against the floor and a naive peer (issue 6).
+"""HTTP benchmark of layerscope against its floors (issue 16) and a naive peer (issue 6).
 
-    PYTHONPATH=. .venv/bin/python -m bench.http_bench [--quick] [--device cuda] [--out FILE]
+    PYTHONPATH=. .venv/bin/python -m bench.http_bench [--quick|--full] [--device cuda]
+        [--torch-threads N] [--workers 1,2,4] [--no-peer] [--no-model] [--out FILE]
 
 Starts the real service (`python -m service.cli serve`, i.e. `layerscope serve`, on a free
-loopback port, configured by LAYERSCOPE_* variables) and the naive peer (`bench/naive_app.py`,
-uvicorn the same way) as subprocesses, and drives both with httpx over keep-alive connections.
-Every latency figure that feeds a ratio is measured interleaved, round-robin in one loop
-(healthz, service, peer, in-process torch), so a noisy machine slows all sides alike.
+loopback port, configured by LAYERSCOPE_* variables), the bare floor server
+(`bench/floor_app.py`: the service's request models validated, a ready-made body of a given size
+answered) and the naive peer (`bench/naive_app.py`) as uvicorn subprocesses, and measures every
+figure that feeds a ratio interleaved, round-robin in one loop (service, floor server,
+in-process torch and encoding), so a noisy machine slows all sides alike; ratios of medians.
 
-Clients: latencies come from one keep-alive `http.client` connection per server (the standard
-library reads a 19 MB body in large socket reads, where httpx's pure-Python path takes ~45 ms of
-client time on it); its per-request overhead sits in every HTTP figure, healthz included, so the
-floor carries it too. Throughput uses httpx's async client; at concurrency 8 and 32 the client
-shares the machine's cores with the server, so req/s there is a lower bound.
+The cases and their floors:
+- small: Conv2d(1, 20, 5) on [1, 1, 28, 28], forward and backward, every value, JSON. Floor:
+  the floor server's answer of the same byte count to the same request + the in-process torch
+  forward/backward + the in-process orjson encode of the same 8 tensors' values.
+- large: Conv2d(16, 33, (3, 5), ...) on [20, 16, 50, 100] ([20, 33, 26, 100] out), forward,
+  the output's values; binary (safetensors) against torch + the floor server's blob of the same
+  size; JSON against torch + orjson's encode of the output + the blob of the JSON's size.
+- model: resnet18 on [1, 3, 224, 224], `"select": ["*"]`, safetensors; forward (every module's
+  output) and forward+backward (every gradient too). Floor: the same forward in-process with a
+  hook on every module cloning its output (and keeping its gradient) + the floor server's blob
+  of the same byte count; and TorchLens's `trace` of the same model and input, in-process.
+- peak RSS: the service's VmHWM growth while serving one large response (reset before each),
+  against the bytes of the tensors it returns (the output's values).
+- throughput: the small case at concurrency 32 with 1, 2 and 4 workers, the load from separate
+  client processes (httpx's async client, spawned); on a machine without cores to spare the
+  clients compete with the server and the figures are a lower bound.
+
+Latencies come from one keep-alive `http.client` connection per server (the standard library
+reads a large body in large socket reads, where httpx's pure-Python path spends ~45 ms of client
+time on a 19 MB one), so every HTTP figure, the floor's included, carries the same client cost.
 """
 
 from __future__ import annotations
@@ -21,7 +38,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
 import multiprocessing
 import os
 import sys
@@ -36,27 +52,34 @@ import numpy as np
 import orjson
 import torch
 
-from bench import plain_torch
+from bench import model_case, plain_torch
 from bench.clients import KeepAliveClient, timed_get, timed_post
 from bench.machine import describe
 from bench.processes import Server, read_status_kib, reset_peak_rss, running, service_server
 from bench.stats import percentile, ratio, verdict
 from schemas.examples import LAYER_EXAMPLES
 
-# The issue's two cases, taken from the OpenAPI worked examples so they cannot drift apart.
+# The issue's two layer cases, taken from the OpenAPI worked examples so they cannot drift apart.
 SMALL_LAYER: dict[str, Any] = LAYER_EXAMPLES["mnist_conv"]["value"]["layer"]
 SMALL_SHAPE = [1, 1, 28, 28]
 LARGE_LAYER: dict[str, Any] = LAYER_EXAMPLES["strided_dilated_conv"]["value"]["layer"]
 LARGE_SHAPE = [20, 16, 50, 100]
 
+INSPECT = "/v1/layers/inspect"
+MODELS = "/v1/models/inspect"
+
 TARGETS = {
-    "small_p50_vs_floor": 1.5,
-    "large_json_vs_encode_floor": 1.5,
+    "small_vs_floor": 1.5,
+    "large_binary_vs_floor": 1.3,
+    "large_json_vs_floor": 1.5,
+    "model_vs_floor": 1.5,
+    "model_vs_torchlens": 4.0,
+    "model_backward_vs_floor": 1.5,
+    "peak_rss_vs_returned_bytes": 2.0,
+    # issue 6's, kept for comparison
     "large_base64_speedup": 4.0,
     "peer_speedup_large": 10.0,
     "peer_speedup_small": 5.0,
-    "peak_rss_vs_tensor_bytes": 4.0,
-    "workers_scaling": 1.3,
 }
 
 
@@ -96,12 +119,22 @@ def bench_service(device: str, workers: int, torch_threads: int) -> Server:
     return service_server(device, workers=workers, env=env)
 
 
-def peer_server(workers: int, torch_threads: int) -> Server:
+def _uvicorn(name: str, app: str) -> Server:
+    argv = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", "{port}"]
+    return Server(name, [*argv, "--log-level", "warning", "--no-access-log"])
+
+
+def floor_server() -> Server:
+    """The bare floor server (bench/floor_app.py), one uvicorn worker."""
+    return _uvicorn("floor", "bench.floor_app:app")
+
+
+def peer_server(torch_threads: int) -> Server:
     """The naive peer, started with uvicorn the same way."""
-    argv = [sys.executable, "-m", "uvicorn", "bench.naive_app:app", "--host", "127.0.0.1"]
-    argv += ["--port", "{port}", "--workers", str(workers), "--log-level", "warning"]
-    env = {"OMP_NUM_THREADS": str(torch_threads)} if torch_threads else {}
-    return Server("naive peer", argv, env)
+    server = _uvicorn("naive peer", "bench.naive_app:app")
+    if torch_threads:
+        server.env["OMP_NUM_THREADS"] = str(torch_threads)
+    return server
 
 
 # --- in-process floors ------------------------------------------------------------------------
@@ -118,30 +151,36 @@ def _settle() -> None:
     time.sleep(0.02)
 
 
-def torch_small_step(device: torch.device) -> Callable[[], float]:
+def torch_small_step(device: torch.device) -> tuple[Callable[[], float], list[np.ndarray]]:
     """Plain PyTorch forward+backward of the small case, seeded input made on the CPU as the
     service makes it (CUDA: synchronized, the returned tensors copied to the host); returns a
-    timer (ms per call)."""
+    timer (ms per call) and the values the service returns (input, output, parameters and every
+    gradient), for the encode floor."""
     layer = plain_torch.layer(SMALL_LAYER).to(device)
     generator = torch.Generator()
+    kept: list[torch.Tensor] = []
 
     def step() -> float:
         _sync(device)
         start = time.perf_counter()
+        layer.zero_grad(set_to_none=True)
         x = torch.randn(*SMALL_SHAPE, generator=generator.manual_seed(0)).to(device)
         y = layer(x.requires_grad_(True))
+        y.retain_grad()
         y.sum().backward()
+        params = list(layer.parameters())
+        tensors = [x, y, *params]
+        grads = [t.grad for t in tensors]
+        kept[:] = [t.detach() for t in tensors] + [g for g in grads if g is not None]
         if device.type == "cuda":  # the device-to-host copies of what the service returns
-            params = list(layer.parameters())
-            for t in (x, x.grad, y, *params, *(p.grad for p in params)):
-                assert t is not None
-                t.detach().cpu()
+            kept[:] = [t.cpu() for t in kept]
         _sync(device)
         elapsed = (time.perf_counter() - start) * 1e3
         _settle()
         return elapsed
 
-    return step
+    step()
+    return step, [t.cpu().numpy().reshape(-1) for t in kept]
 
 
 def torch_large_forward(device: torch.device) -> tuple[Callable[[], float], np.ndarray]:
@@ -168,10 +207,16 @@ def torch_large_forward(device: torch.device) -> tuple[Callable[[], float], np.n
     return step, out
 
 
-def orjson_encode_ms(array: np.ndarray) -> float:
-    """In-process time to encode `array` with orjson from its numpy buffer (ms)."""
+def orjson_encode_ms(arrays: Sequence[np.ndarray]) -> float:
+    """In-process time to encode `arrays` with orjson from their numpy buffers (ms)."""
     start = time.perf_counter()
-    orjson.dumps(array.reshape(-1), option=orjson.OPT_SERIALIZE_NUMPY)
+    orjson.dumps(list(arrays), option=orjson.OPT_SERIALIZE_NUMPY)
+    return (time.perf_counter() - start) * 1e3
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
     return (time.perf_counter() - start) * 1e3
 
 
@@ -270,26 +315,35 @@ class Plan:
 
     small_rounds: int
     large_rounds: int
+    rss_rounds: int
+    model_rounds: int
+    torchlens_rounds: int
     peer_large_rounds: int
     tput_requests: int
     tput_cap_s: float
 
     @classmethod
     def for_mode(cls, quick: bool) -> Plan:
-        """The quick plan (about a minute on 2 cores) or the full one."""
+        """The quick plan (a few minutes on 2 cores) or the full one."""
         if quick:
             return cls(
-                small_rounds=150,
-                large_rounds=4,
+                small_rounds=200,
+                large_rounds=6,
+                rss_rounds=3,
+                model_rounds=5,
+                torchlens_rounds=3,
                 peer_large_rounds=2,
-                tput_requests=200,
-                tput_cap_s=4.0,
+                tput_requests=300,
+                tput_cap_s=5.0,
             )
         return cls(
-            small_rounds=600,
-            large_rounds=12,
+            small_rounds=800,
+            large_rounds=16,
+            rss_rounds=6,
+            model_rounds=15,
+            torchlens_rounds=6,
             peer_large_rounds=3,
-            tput_requests=1500,
+            tput_requests=2000,
             tput_cap_s=12.0,
         )
 
@@ -299,89 +353,168 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def measure_latency(
-    service: Server, peer: Server | None, device: torch.device, plan: Plan
+def post(client: KeepAliveClient, path: str, body: bytes) -> bytes:
+    """POST and return the body; raise on a non-200."""
+    status, data = client.request("POST", path, body)
+    if status != 200:
+        raise RuntimeError(f"POST {path} -> {status}: {data[:500]!r}")
+    return data
+
+
+def p50s(samples: dict[str, list[float]], prefix: str) -> dict[str, float]:
+    """`{prefix}{key}_p50_ms` of every series."""
+    return {f"{prefix}{k}_p50_ms": percentile(v, 50) for k, v in samples.items() if v}
+
+
+def measure_small(
+    svc: KeepAliveClient,
+    floor: KeepAliveClient,
+    peer: KeepAliveClient | None,
+    device: torch.device,
+    plan: Plan,
 ) -> dict[str, Any]:
-    """Parts 1, 2 (c=1), 3 and the peer: interleaved latencies and in-process floors."""
-    dev = str(device)
-    small = orjson.dumps(small_body(dev))
-    large = {e: orjson.dumps(large_body(dev, e)) for e in ("json", "base64")}
-    step = torch_small_step(device)
-    large_step, large_out = torch_large_forward(device)
-    keys = ["healthz", "torch_small", "small", "peer_healthz", "peer_small"]
-    t: dict[str, list[float]] = {k: [] for k in keys}
-    with contextlib.ExitStack() as stack:
-        svc = stack.enter_context(contextlib.closing(KeepAliveClient(service.url)))
-        peer_c = (
-            stack.enter_context(contextlib.closing(KeepAliveClient(peer.url))) if peer else None
-        )
-        for _ in range(20):  # warm-up: connections, allocator, autotuning
-            svc.get("/healthz")
-            timed_post(svc, "/v1/layers/inspect", small)
-            step()
-            if peer_c:
-                peer_c.get("/healthz")
-                timed_post(peer_c, "/v1/layers/inspect", small)
-        log(f"small case: {plan.small_rounds} interleaved rounds")
-        for _ in range(plan.small_rounds):
-            t["healthz"].append(timed_get(svc, "/healthz"))
-            t["torch_small"].append(step())
-            t["small"].append(timed_post(svc, "/v1/layers/inspect", small))
-            if peer_c:
-                t["peer_healthz"].append(timed_get(peer_c, "/healthz"))
-                t["peer_small"].append(timed_post(peer_c, "/v1/layers/inspect", small))
-
-        # large case; peak RSS is read on the service process (1 worker: uvicorn serves in it).
-        # Warm the large layer's kernels (cuDNN, libraries) on a small input first, so the
-        # peak counts what serving the large case holds, not one-off library loading.
-        for e in ("json", "base64"):
-            warm = large_body(dev, e)
-            warm["input"]["shape"] = [1, *LARGE_SHAPE[1:]]
-            timed_post(svc, "/v1/layers/inspect", orjson.dumps(warm))
-        pid = service.pid
-        rss_before = read_status_kib(pid, "VmRSS") or 0
-        peak_reset = reset_peak_rss(pid)
-        hwm_before = read_status_kib(pid, "VmHWM") or 0
-        lt: dict[str, list[float]] = {k: [] for k in ("json", "base64", "torch", "orjson")}
-        log(f"large case: {plan.large_rounds} interleaved rounds")
-        for _ in range(plan.large_rounds):
-            lt["json"].append(timed_post(svc, "/v1/layers/inspect", large["json"]))
-            lt["base64"].append(timed_post(svc, "/v1/layers/inspect", large["base64"]))
-            lt["torch"].append(large_step())
-            lt["orjson"].append(orjson_encode_ms(large_out))
-        hwm_after = read_status_kib(pid, "VmHWM") or 0
-        peer_large: list[float] = []
-        if peer_c:
-            log(f"peer large case: {plan.peer_large_rounds} rounds (slow by design)")
-            for _ in range(plan.peer_large_rounds):
-                peer_large.append(timed_post(peer_c, "/v1/layers/inspect", large["json"]))
-
-    out_bytes = int(large_out.nbytes)
-    in_bytes = math.prod(LARGE_SHAPE) * 4
-    res: dict[str, Any] = {
-        "healthz_p50_ms": percentile(t["healthz"], 50),
-        "torch_small_p50_ms": percentile(t["torch_small"], 50),
-        "small_p50_ms": percentile(t["small"], 50),
-        "small_p99_ms": percentile(t["small"], 99),
-        "large_torch_p50_ms": percentile(lt["torch"], 50),
-        "large_orjson_p50_ms": percentile(lt["orjson"], 50),
-        "large_json_p50_ms": percentile(lt["json"], 50),
-        "large_base64_p50_ms": percentile(lt["base64"], 50),
-        "rss_before_mib": rss_before / 1024,
-        "peak_rss_mib": hwm_after / 1024,
-        "peak_rss_growth_mib": (hwm_after - (hwm_before if peak_reset else rss_before)) / 1024,
-        "peak_rss_reset": peak_reset,
-        "returned_values_mib": out_bytes / 2**20,
-        "response_tensors_mib": (out_bytes + in_bytes) / 2**20,
+    """The small case against its floor (floor server + torch + encode), interleaved."""
+    body = orjson.dumps(small_body(str(device)))
+    size = len(post(svc, INSPECT, body))
+    step, values = torch_small_step(device)
+    sync_path, async_path = f"{INSPECT}?bytes={size}", f"/async{INSPECT}?bytes={size}"
+    t: dict[str, list[float]] = {
+        k: [] for k in ("service", "floor_http", "floor_http_async", "torch", "encode", "healthz")
     }
-    if peer_c is not None:
-        res |= {
-            "peer_healthz_p50_ms": percentile(t["peer_healthz"], 50),
-            "peer_small_p50_ms": percentile(t["peer_small"], 50),
-            "peer_small_p99_ms": percentile(t["peer_small"], 99),
-            "peer_large_json_p50_ms": percentile(peer_large, 50),
-        }
+    peer_t: dict[str, list[float]] = {"small": [], "healthz": []}
+    for _ in range(20):  # warm-up: connections, allocator, caches
+        post(svc, INSPECT, body)
+        post(floor, sync_path, body)
+        post(floor, async_path, body)
+        step()
+        if peer:
+            post(peer, INSPECT, body)
+    log(f"small case: {plan.small_rounds} interleaved rounds ({size} bytes)")
+    for _ in range(plan.small_rounds):
+        t["healthz"].append(timed_get(svc, "/healthz"))
+        t["service"].append(timed_post(svc, INSPECT, body))
+        t["floor_http"].append(timed_post(floor, sync_path, body))
+        t["floor_http_async"].append(timed_post(floor, async_path, body))
+        t["torch"].append(step())
+        t["encode"].append(orjson_encode_ms(values))
+        if peer:
+            peer_t["healthz"].append(timed_get(peer, "/healthz"))
+            peer_t["small"].append(timed_post(peer, INSPECT, body))
+    res = p50s(t, "small_") | {
+        "small_bytes": size,
+        "small_service_p99_ms": percentile(t["service"], 99),
+    }
+    if peer:
+        res |= p50s(peer_t, "peer_") | {"peer_small_p99_ms": percentile(peer_t["small"], 99)}
     return res
+
+
+def _rss_growth_kib(pid: int, send: Callable[[], object]) -> int | None:
+    """The growth of `pid`'s peak RSS over its RSS before, while `send` runs (KiB); None when
+    the peak cannot be reset here."""
+    before = read_status_kib(pid, "VmRSS")
+    if before is None or not reset_peak_rss(pid):
+        return None
+    send()
+    peak = read_status_kib(pid, "VmHWM")
+    return None if peak is None else peak - before
+
+
+def measure_large(
+    svc: KeepAliveClient,
+    floor: KeepAliveClient,
+    peer: KeepAliveClient | None,
+    pid: int,
+    device: torch.device,
+    plan: Plan,
+) -> dict[str, Any]:
+    """The large case in JSON, base64 and safetensors against torch + encode + blob, interleaved;
+    then the peak RSS growth of one large response in each of JSON and safetensors."""
+    dev = str(device)
+    encodings = ("json", "base64", "safetensors")
+    bodies = {e: orjson.dumps(large_body(dev, e)) for e in encodings}
+    # Warm the layer's kernels on a small input first (one-off library loading is not serving).
+    for e in encodings:
+        warm = large_body(dev, e)
+        warm["input"]["shape"] = [1, *LARGE_SHAPE[1:]]
+        post(svc, INSPECT, orjson.dumps(warm))
+    sizes = {e: len(post(svc, INSPECT, bodies[e])) for e in encodings}
+    step, out = torch_large_forward(device)
+    blobs = {e: f"{INSPECT}?bytes={sizes[e]}" for e in ("json", "safetensors")}
+    for e in blobs:
+        post(floor, blobs[e], bodies[e])
+    t: dict[str, list[float]] = {
+        k: [] for k in (*encodings, "torch", "orjson", "floor_http_json", "floor_http_safetensors")
+    }
+    log(f"large case: {plan.large_rounds} interleaved rounds")
+    for _ in range(plan.large_rounds):
+        for e in encodings:
+            t[e].append(timed_post(svc, INSPECT, bodies[e]))
+        for e in blobs:
+            t[f"floor_http_{e}"].append(timed_post(floor, blobs[e], bodies[e]))
+        t["torch"].append(step())
+        t["orjson"].append(orjson_encode_ms([out.reshape(-1)]))
+    res: dict[str, Any] = p50s(t, "large_") | {f"large_{e}_bytes": n for e, n in sizes.items()}
+    log(f"peak RSS: {plan.rss_rounds} large responses in each of json and safetensors")
+    for e in ("safetensors", "json"):
+        growth = [
+            _rss_growth_kib(pid, lambda e=e: post(svc, INSPECT, bodies[e]))  # type: ignore[misc]
+            for _ in range(plan.rss_rounds)
+        ]
+        known = [g for g in growth if g is not None]
+        res[f"rss_growth_{e}_mib"] = max(known) / 1024 if known else None
+        res[f"rss_growth_{e}_median_mib"] = percentile(known, 50) / 1024 if known else None
+    res["returned_values_mib"] = out.nbytes / 2**20
+    if peer:
+        log(f"peer large case: {plan.peer_large_rounds} rounds (slow by design)")
+        res["peer_large_json_p50_ms"] = percentile(
+            [timed_post(peer, INSPECT, bodies["json"]) for _ in range(plan.peer_large_rounds)], 50
+        )
+    return res
+
+
+def measure_model(
+    svc: KeepAliveClient, floor: KeepAliveClient, device: torch.device, threads: int, plan: Plan
+) -> dict[str, Any]:
+    """resnet18, every module selected, safetensors: forward and forward+backward against the
+    hooked in-process run + the blob of the same size, and TorchLens's trace, interleaved."""
+    dev = str(device)
+    variants = {"forward": False, "backward": True}
+    bodies = {v: orjson.dumps(model_case.model_body(dev, b)) for v, b in variants.items()}
+    sizes = {v: len(post(svc, MODELS, bodies[v])) for v in variants}
+    runs = {
+        v: model_case.HookedRun(model_case.seeded_model(device), device, b)
+        for v, b in variants.items()
+    }
+    blobs = {v: f"{MODELS}?bytes={sizes[v]}" for v in variants}
+    lens = model_case.TorchLens(device, threads) if model_case.torchlens_available() else None
+    t: dict[str, list[float]] = {
+        f"{v}_{k}": [] for v in variants for k in ("service", "inprocess", "floor_http")
+    }
+    t["torchlens"] = []
+    try:
+        for v in variants:  # warm-up
+            post(svc, MODELS, bodies[v])
+            post(floor, blobs[v], bodies[v])
+            runs[v].timed()
+        if lens is not None:
+            lens.timed()
+        log(
+            f"model case: {plan.model_rounds} interleaved rounds "
+            f"(torchlens: {plan.torchlens_rounds})"
+        )
+        for i in range(plan.model_rounds):
+            for v in variants:
+                t[f"{v}_service"].append(timed_post(svc, MODELS, bodies[v]))
+                t[f"{v}_floor_http"].append(timed_post(floor, blobs[v], bodies[v]))
+                t[f"{v}_inprocess"].append(runs[v].timed())
+                _settle()
+            if lens is not None and i < plan.torchlens_rounds:
+                t["torchlens"].append(lens.timed())
+    finally:
+        if lens is not None:
+            lens.close()
+    return p50s(t, "model_") | {f"model_{v}_bytes": n for v, n in sizes.items()}
 
 
 def measure_throughput(
@@ -396,11 +529,29 @@ def measure_throughput(
     return out
 
 
+def floors(r: dict[str, Any]) -> dict[str, float]:
+    """Each target's floor (ms), as the issue defines it, from the measured medians."""
+    out = {
+        "small": r["small_floor_http_p50_ms"] + r["small_torch_p50_ms"] + r["small_encode_p50_ms"],
+        "large_binary": r["large_torch_p50_ms"] + r["large_floor_http_safetensors_p50_ms"],
+        "large_json": r["large_torch_p50_ms"]
+        + r["large_orjson_p50_ms"]
+        + r["large_floor_http_json_p50_ms"],
+    }
+    for v in ("forward", "backward"):
+        if f"model_{v}_inprocess_p50_ms" in r:
+            out[f"model_{v}"] = r[f"model_{v}_inprocess_p50_ms"] + r[f"model_{v}_floor_http_p50_ms"]
+    return out
+
+
 def evaluate(r: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets, each with its measured value and PASS/FAIL."""
     rows: list[dict[str, Any]] = []
+    floor = floors(r)
 
-    def add(name: str, value: float, target: float, at_most: bool, how: str) -> None:
+    def add(name: str, value: float | None, target: float, at_most: bool, how: str) -> None:
+        if value is None:
+            return
         rows.append(
             {
                 "target": name,
@@ -411,24 +562,62 @@ def evaluate(r: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
 
-    floor = r["healthz_p50_ms"] + r["torch_small_p50_ms"]
     add(
-        "small p50 / (healthz p50 + torch)",
-        ratio(r["small_p50_ms"], floor),
-        TARGETS["small_p50_vs_floor"],
+        "small p50 / floor",
+        ratio(r["small_service_p50_ms"], floor["small"]),
+        TARGETS["small_vs_floor"],
         True,
-        "c=1, forward+backward, all values",
-    )
-    enc_floor = r["large_orjson_p50_ms"] + r["large_torch_p50_ms"]
-    add(
-        "large json / (orjson encode + torch)",
-        ratio(r["large_json_p50_ms"], enc_floor),
-        TARGETS["large_json_vs_encode_floor"],
-        True,
-        "forward, output values",
+        "floor: bare route answering the same bytes + torch + orjson encode of the values",
     )
     add(
-        "large json / large base64",
+        "large binary p50 / floor",
+        ratio(r["large_safetensors_p50_ms"], floor["large_binary"]),
+        TARGETS["large_binary_vs_floor"],
+        True,
+        "floor: torch + blob of the same size",
+    )
+    add(
+        "large json p50 / floor",
+        ratio(r["large_json_p50_ms"], floor["large_json"]),
+        TARGETS["large_json_vs_floor"],
+        True,
+        "floor: torch + orjson encode + blob of the same size",
+    )
+    if "model_forward" in floor:
+        add(
+            "resnet18 forward p50 / floor",
+            ratio(r["model_forward_service_p50_ms"], floor["model_forward"]),
+            TARGETS["model_vs_floor"],
+            True,
+            "floor: hooked forward cloning every output + blob of the same size",
+        )
+        if "model_torchlens_p50_ms" in r:
+            add(
+                "torchlens.trace p50 / resnet18 forward p50",
+                ratio(r["model_torchlens_p50_ms"], r["model_forward_service_p50_ms"]),
+                TARGETS["model_vs_torchlens"],
+                False,
+                "in-process trace vs the service over HTTP",
+            )
+        add(
+            "resnet18 forward+backward p50 / floor",
+            ratio(r["model_backward_service_p50_ms"], floor["model_backward"]),
+            TARGETS["model_backward_vs_floor"],
+            True,
+            "floor: hooked forward+backward keeping every output and gradient + blob",
+        )
+    for e in ("safetensors", "json"):
+        growth = r.get(f"rss_growth_{e}_mib")
+        add(
+            f"peak RSS growth / returned bytes, {'binary' if e == 'safetensors' else 'JSON'}",
+            None if growth is None else ratio(growth, r["returned_values_mib"]),
+            TARGETS["peak_rss_vs_returned_bytes"],
+            True,
+            f"VmHWM growth serving one large response (worst of the rounds) vs the "
+            f"{r['returned_values_mib']:.1f} MiB of output values",
+        )
+    add(
+        "large json / large base64 (issue 6)",
         ratio(r["large_json_p50_ms"], r["large_base64_p50_ms"]),
         TARGETS["large_base64_speedup"],
         False,
@@ -436,35 +625,18 @@ def evaluate(r: dict[str, Any]) -> list[dict[str, Any]]:
     )
     if "peer_small_p50_ms" in r:
         add(
-            "peer / service, large json",
+            "naive peer / service, large json (issue 6)",
             ratio(r["peer_large_json_p50_ms"], r["large_json_p50_ms"]),
             TARGETS["peer_speedup_large"],
             False,
             "p50 latency",
         )
         add(
-            "peer / service, small",
-            ratio(r["peer_small_p50_ms"], r["small_p50_ms"]),
+            "naive peer / service, small (issue 6)",
+            ratio(r["peer_small_p50_ms"], r["small_service_p50_ms"]),
             TARGETS["peer_speedup_small"],
             False,
             "p50 latency",
-        )
-    add(
-        "peak RSS growth / returned tensor bytes",
-        ratio(r["peak_rss_growth_mib"], r["response_tensors_mib"]),
-        TARGETS["peak_rss_vs_tensor_bytes"],
-        True,
-        "VmHWM growth over the large requests vs input+output bytes of the response "
-        f"(vs output values only: {ratio(r['peak_rss_growth_mib'], r['returned_values_mib']):.2f})",
-    )
-    tput = r.get("throughput_c32", {})
-    if "1" in tput and "2" in tput:
-        add(
-            "req/s at c=32, 2 workers / 1 worker",
-            ratio(tput["2"], tput["1"]),
-            TARGETS["workers_scaling"],
-            False,
-            f"LAYERSCOPE_WORKERS=1,2 (TORCH_THREADS={r.get('torch_threads_per_worker')})",
         )
     return rows
 
@@ -477,35 +649,66 @@ def render_markdown(r: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         f"Device `{r['device']}` on {where}; torch {m['torch']}, Python {m['python']}; "
         f"mode {r['mode']}; command `{r['command']}`.",
         "",
-        "| measure | layerscope | naive peer |",
-        "| --- | ---: | ---: |",
+        "| measure (p50) | ms |",
+        "| --- | ---: |",
     ]
 
-    def ms(key: str) -> str:
-        return f"{r[key]:.2f} ms" if key in r else "-"
+    def row(label: str, key: str) -> None:
+        if r.get(key) is not None:
+            lines.append(f"| {label} | {r[key]:.2f} |")
 
-    lines += [
-        f"| healthz p50 | {ms('healthz_p50_ms')} | {ms('peer_healthz_p50_ms')} |",
-        f"| small: in-process torch forward+backward p50 | {ms('torch_small_p50_ms')} | |",
-        f"| small p50 (c=1) | {ms('small_p50_ms')} | {ms('peer_small_p50_ms')} |",
-        f"| small p99 (c=1) | {ms('small_p99_ms')} | {ms('peer_small_p99_ms')} |",
+    for label, key in (
+        ("small: service", "small_service_p50_ms"),
+        ("small: service p99", "small_service_p99_ms"),
+        ("small: floor server, same bytes (def route)", "small_floor_http_p50_ms"),
+        ("small: floor server, same bytes (async def route)", "small_floor_http_async_p50_ms"),
+        ("small: in-process torch forward+backward", "small_torch_p50_ms"),
+        ("small: in-process orjson encode of the 8 tensors", "small_encode_p50_ms"),
+        ("small: service healthz", "small_healthz_p50_ms"),
+        ("small: naive peer", "peer_small_p50_ms"),
+        ("large: service, safetensors", "large_safetensors_p50_ms"),
+        ("large: service, json", "large_json_p50_ms"),
+        ("large: service, base64", "large_base64_p50_ms"),
+        ("large: in-process torch forward", "large_torch_p50_ms"),
+        ("large: in-process orjson encode of the output", "large_orjson_p50_ms"),
+        ("large: floor server, safetensors bytes", "large_floor_http_safetensors_p50_ms"),
+        ("large: floor server, json bytes", "large_floor_http_json_p50_ms"),
+        ("large: naive peer, json", "peer_large_json_p50_ms"),
+        ("resnet18 forward: service", "model_forward_service_p50_ms"),
+        ("resnet18 forward: in-process hooked forward", "model_forward_inprocess_p50_ms"),
+        ("resnet18 forward: floor server, same bytes", "model_forward_floor_http_p50_ms"),
+        ("resnet18 forward: torchlens.trace in-process", "model_torchlens_p50_ms"),
+        ("resnet18 forward+backward: service", "model_backward_service_p50_ms"),
+        ("resnet18 forward+backward: in-process hooked", "model_backward_inprocess_p50_ms"),
+        ("resnet18 forward+backward: floor server, same bytes", "model_backward_floor_http_p50_ms"),
+    ):
+        row(label, key)
+    sizes = ", ".join(
+        f"{k.removesuffix('_bytes')} {r[k] / 2**20:.2f} MiB"
+        for k in sorted(r)
+        if k.endswith("_bytes") and isinstance(r[k], int)
+    )
+    lines += ["", f"Response sizes: {sizes}.", ""]
+    rss = [
+        f"{e} {r[f'rss_growth_{e}_mib']:.1f} MiB (median {r[f'rss_growth_{e}_median_mib']:.1f})"
+        for e in ("safetensors", "json")
+        if r.get(f"rss_growth_{e}_mib") is not None
     ]
-    for c, v in r.get("throughput", {}).items():
-        lines.append(f"| small req/s at c={c} (1 worker) | {v:.0f} | |")
-    for w, v in r.get("throughput_c32", {}).items():
-        lines.append(f"| small req/s at c=32, {w} worker(s) | {v:.0f} | |")
-    lines += [
-        f"| large: in-process torch forward p50 | {ms('large_torch_p50_ms')} | |",
-        f"| large: in-process orjson encode of the output p50 | {ms('large_orjson_p50_ms')} | |",
-        f"| large json p50 | {ms('large_json_p50_ms')} | {ms('peer_large_json_p50_ms')} |",
-        f"| large base64 p50 | {ms('large_base64_p50_ms')} | |",
-        f"| large: peak RSS growth (server, VmHWM) | {r['peak_rss_growth_mib']:.1f} MiB | |",
-        f"| large: bytes of input+output tensors / of output values | "
-        f"{r['response_tensors_mib']:.1f} / {r['returned_values_mib']:.1f} MiB | |",
-        "",
-        "| target | measured | goal | verdict |",
-        "| --- | ---: | ---: | --- |",
-    ]
+    if rss:
+        lines += [
+            f"Peak RSS growth serving one large response, worst of the rounds: {', '.join(rss)}; "
+            f"output values returned: {r['returned_values_mib']:.1f} MiB.",
+            "",
+        ]
+    tput = r.get("throughput_c32", {})
+    if tput:
+        lines += [
+            "Small case at concurrency 32: "
+            + ", ".join(f"{w} worker(s) {v:.0f} req/s" for w, v in tput.items())
+            + f" ({r.get('client_processes')} client process(es)).",
+            "",
+        ]
+    lines += ["| target | measured | goal | verdict |", "| --- | ---: | ---: | --- |"]
     lines += [
         f"| {row['target']} ({row['how']}) | {row['value']:.2f} | {row['goal']} | "
         f"{row['verdict']} |"
@@ -526,21 +729,29 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--full", action="store_true", help="more rounds, steadier figures")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     parser.add_argument(
-        "--workers", default="1,2", help="worker counts for the c=32 throughput (default 1,2)"
+        "--workers",
+        default="1,2,4",
+        help="worker counts for the c=32 throughput (default 1,2,4; empty: none)",
     )
     parser.add_argument(
         "--torch-threads",
         type=int,
         default=0,
-        help="LAYERSCOPE_TORCH_THREADS for 1 worker (default: torch's default); "
-        "with N workers each gets max(1, cores // N)",
+        help="torch threads of the service (1 worker) and of this process's floors (default: "
+        "torch's default); with N workers each gets max(1, cores // N)",
     )
     parser.add_argument("--no-peer", action="store_true", help="skip the naive peer")
+    parser.add_argument("--no-model", action="store_true", help="skip the resnet18 case")
+    parser.add_argument(
+        "--cases",
+        default="small,large,model",
+        help="the latency cases to run (default small,large,model; the targets need all)",
+    )
     parser.add_argument(
         "--client-procs",
         type=int,
-        default=max(1, (os.cpu_count() or 1) // 4),
-        help="client processes for the throughput figures (default: cores // 4, at least 1)",
+        default=max(2, (os.cpu_count() or 1) // 4),
+        help="client processes for the throughput figures (default: cores // 4, at least 2)",
     )
     parser.add_argument(
         "--out", type=Path, help="write results to PATH.json and PATH.md (the README table)"
@@ -578,36 +789,43 @@ def main(argv: list[str] | None = None) -> int:
         "mode": "full" if args.full else "quick",
         "command": "python -m bench.http_bench " + " ".join(argv or sys.argv[1:]),
         "machine": describe(with_torch=True),
+        "load_average_1m_before": os.getloadavg()[0],
+        "client_processes": args.client_procs,
     }
     with contextlib.ExitStack() as stack:
         service = stack.enter_context(
             running(bench_service(str(device), 1, args.torch_threads), "/readyz")
         )
+        floor_srv = stack.enter_context(running(floor_server(), "/healthz"))
         peer = None
         if not args.no_peer:
-            peer = stack.enter_context(running(peer_server(1, args.torch_threads), "/healthz"))
-        results |= measure_latency(service, peer, device, plan)
-        results["throughput"] = {
-            str(c): v
-            for c, v in measure_throughput(
-                service.url, str(device), plan, [1, 8, 32], args.client_procs
-            ).items()
-        }
+            peer = stack.enter_context(running(peer_server(args.torch_threads), "/healthz"))
+        svc = stack.enter_context(contextlib.closing(KeepAliveClient(service.url)))
+        floor_c = stack.enter_context(contextlib.closing(KeepAliveClient(floor_srv.url)))
+        peer_c = (
+            stack.enter_context(contextlib.closing(KeepAliveClient(peer.url))) if peer else None
+        )
+        cases = set(args.cases.split(","))
+        if "small" in cases:
+            results |= measure_small(svc, floor_c, peer_c, device, plan)
+        if "large" in cases:
+            results |= measure_large(svc, floor_c, peer_c, service.pid, device, plan)
+        if "model" in cases and not args.no_model:
+            results |= measure_model(svc, floor_c, device, args.torch_threads, plan)
     c32: dict[str, float] = {}
     per_worker: dict[str, int] = {}
     for w in workers:
         threads = args.torch_threads if w == 1 else max(1, cores // w)
         per_worker[str(w)] = threads
-        if w == 1 and not args.torch_threads:
-            c32["1"] = results["throughput"]["32"]
-            continue
-        with running(bench_service(str(device), w, threads), "/readyz") as svc:
-            c32[str(w)] = measure_throughput(svc.url, str(device), plan, [32], args.client_procs)[
+        with running(bench_service(str(device), w, threads), "/readyz", timeout=300) as svc_w:
+            c32[str(w)] = measure_throughput(svc_w.url, str(device), plan, [32], args.client_procs)[
                 32
             ]
     results["throughput_c32"] = c32
     results["torch_threads_per_worker"] = per_worker
-    rows = evaluate(results)
+    results["load_average_1m_after"] = os.getloadavg()[0]
+    rows = evaluate(results) if {"small", "large"} <= set(args.cases.split(",")) else []
+    results["floors_ms"] = floors(results) if rows else {}
     results["targets"] = rows
     table = render_markdown(results, rows)
     print(table)

@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.start_warm_up()
         yield
+        runtime.metrics.worker_exited()
 
     app = FastAPI(
         title="layerscope",

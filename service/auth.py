@@ -20,11 +20,12 @@ def key_matches(given: str, keys: list[str]) -> bool:
     return found
 
 
-def require_api_key(
+async def require_api_key(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
-    """Let the request through when no keys are set or it carries a valid one; else 401."""
+    """Let the request through when no keys are set or it carries a valid one; else 401
+    (`async`: a few comparisons, run on the event loop without a thread-pool hop)."""
     keys = [k.get_secret_value() for k in request.app.state.runtime.settings.api_keys]
     if not keys:
         return

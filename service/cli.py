@@ -1,9 +1,13 @@
 """The `layerscope` command: `layerscope serve` starts the service with uvicorn."""
 
 import argparse
+import os
+import shutil
+import tempfile
 
 import uvicorn
 
+from service.metrics import MULTIPROC_ENV
 from service.settings import get_settings
 
 
@@ -20,15 +24,33 @@ def main(argv: list[str] | None = None) -> None:
         host = args.host or settings.host
         port = args.port or settings.port
         print(f"layerscope: docs at http://{host}:{port}/docs", flush=True)
-        uvicorn.run(
-            "service.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=settings.workers,
-            log_level=settings.log_level,
-            access_log=False,  # the service logs one JSON line per request itself
-        )
+        metrics_dir = _multiprocess_metrics(settings.workers)
+        try:
+            uvicorn.run(
+                "service.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=settings.workers,
+                log_level=settings.log_level,
+                access_log=False,  # the service logs one JSON line per request itself
+            )
+        finally:
+            if metrics_dir is not None:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
+                os.environ.pop(MULTIPROC_ENV, None)
+
+
+def _multiprocess_metrics(workers: int) -> str | None:
+    """With several workers, point prometheus_client's multiprocess mode at a fresh folder (the
+    workers inherit it), so /metrics adds up every worker's counts; return the folder to remove
+    when the server stops. A PROMETHEUS_MULTIPROC_DIR set already is used as it is (and kept)."""
+    if workers <= 1 or os.environ.get(MULTIPROC_ENV):
+        return None
+    folder = tempfile.mkdtemp(prefix="layerscope-metrics-")
+    os.environ[MULTIPROC_ENV] = folder
+    print(f"layerscope: metrics of {workers} workers are added up in {folder}", flush=True)
+    return folder
 
 
 if __name__ == "__main__":  # pragma: no cover

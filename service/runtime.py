@@ -65,8 +65,9 @@ class Runtime:
         return thread
 
 
-def get_runtime(request: Request) -> Runtime:
-    """FastAPI dependency: the runtime of the app serving this request."""
+async def get_runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the runtime of the app serving this request (`async`, so FastAPI
+    calls it on the event loop rather than through a thread-pool hop)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -23,7 +23,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address to listen on.")
     port: Annotated[int, Field(ge=1, le=65535)] = Field(default=8000, description="TCP port.")
     workers: Annotated[int, Field(ge=1, le=64)] = Field(
-        default=1, description="uvicorn worker processes (each with its own limiter and metrics)."
+        default=1,
+        description="uvicorn worker processes (each with its own limiter; /metrics adds up "
+        "all workers).",
     )
     torch_threads: Annotated[int, Field(ge=0, le=256)] = Field(
         default=0, description="torch.set_num_threads; 0 leaves PyTorch's default."

@@ -1,5 +1,8 @@
 """`layerscope serve` starts uvicorn with the settings."""
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,3 +31,36 @@ def test_host_and_port_flags_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli.uvicorn, "run", lambda app, **kw: calls.append(kw))
     cli.main(["serve", "--host", "0.0.0.0", "--port", "9000"])
     assert (calls[0]["host"], calls[0]["port"]) == ("0.0.0.0", 9000)
+
+
+def test_several_workers_share_a_fresh_metrics_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn's workers inherit PROMETHEUS_MULTIPROC_DIR: a new empty folder while the server
+    runs, removed after; one worker runs without it, and a folder set already is kept."""
+    seen: list[str | None] = []
+
+    def run(app: str, **kw: Any) -> None:
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        seen.append(folder)
+        assert folder is None or (Path(folder).is_dir() and not any(Path(folder).iterdir()))
+
+    monkeypatch.setattr(cli.uvicorn, "run", run)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    for workers in ("2", "1"):
+        cli.get_settings.cache_clear()
+        monkeypatch.setenv("LAYERSCOPE_WORKERS", workers)
+        try:
+            cli.main(["serve"])
+        finally:
+            cli.get_settings.cache_clear()
+    made, none = seen
+    assert made is not None and not Path(made).exists()
+    assert none is None and "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    mine = Path(tempfile.mkdtemp())
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(mine))
+    monkeypatch.setenv("LAYERSCOPE_WORKERS", "2")
+    try:
+        cli.main(["serve"])
+    finally:
+        cli.get_settings.cache_clear()
+    assert seen[-1] == str(mine) and mine.is_dir()
+    mine.rmdir()

@@ -1,5 +1,6 @@
 """service/runtime.py: the device, the job limiter's size, the torch thread setting, readiness."""
 
+import asyncio
 import os
 
 import pytest
@@ -78,5 +79,5 @@ def test_get_runtime_is_the_apps_runtime() -> None:
         runtime = app.state.runtime
         assert runtime.ready.wait(30)
         request = Request({"type": "http", "app": app})
-        assert get_runtime(request) is runtime
+        assert asyncio.run(get_runtime(request)) is runtime
         assert c.get("/readyz").json() == {"status": "ready"}

@@ -26,7 +26,7 @@ from service.autograd.checks import check_graph
 from service.autograd.leaves import LeafPlan, plan_leaves
 from service.autograd.report import report
 from service.autograd.steps import forward, plan_backward, run_backward
-from service.devices import resolve_device, synchronize
+from service.devices import resolve_device, synchronize, use_torch_threads
 from service.jobs import check_deadline
 from service.planning.limits import check_totals
 from service.planning.response_size import ResponseEstimate, check_response_size
@@ -37,6 +37,7 @@ from service.runtime import Runtime
 def run_autograd(request: AutogradRequest, runtime: Runtime) -> dict[str, Any]:
     """Check, plan and run the request's graph; return the response body (not yet encoded)."""
     settings = runtime.settings
+    use_torch_threads(settings.torch_threads)
     device = resolve_device(request.device, runtime.device)
     check_graph(request)
     leaves = plan_leaves(request.tensors, settings)

@@ -5,9 +5,16 @@ initialisers even on the meta device (~0.15 ms), and a seeded build adds the ran
 (~0.3 ms). Both depend on the spec (and seed) alone, so each is built once and reused:
 - meta modules are shared as they are (they hold no data; callers only read their shapes and
   run them on meta tensors);
-- seeded CPU modules are kept as templates and handed out as deep copies, so a request may move
-  its copy to a device and fill its gradients without touching the template. The values are
-  those of `torch.manual_seed(seed)` + the constructor, built exactly once, via `seeded`.
+- seeded CPU modules are kept as templates and handed out as copies, so a request may move its
+  copy to a device or dtype, set its mode, hook it, update its buffers (batch-norm statistics
+  in train mode) and fill its gradients without touching the template. The values are those of
+  `torch.manual_seed(seed)` + the constructor, built exactly once, via `seeded`.
+
+A copy has its own modules, buffers and Parameter objects, but its parameters share the
+template's storage: nothing a run does writes a parameter's values in place (`.to()` rebinds a
+Parameter's data, backward fills `.grad`), and copying resnet18's 47 MB took 18 ms of a 100 ms
+request where the copy without them takes 3 ms. The one forward pass that does write its
+weights, an embedding's `max_norm` renormalisation, gets a deep copy.
 """
 
 import copy
@@ -20,7 +27,9 @@ from torch import nn
 from service.building.seeding import seeded
 
 MAX_ENTRIES = 256
-MAX_TEMPLATE_ELEMENTS = 4_000_000  # all cached seeded parameters together (16 MB of float32)
+MAX_TEMPLATE_ELEMENTS = 16_000_000
+"""All cached seeded parameters and buffers together (64 MB of float32): room for a
+resnet18-sized architecture (11.7 M), whose seeded build took 75 ms against 18 ms to copy."""
 
 
 class _Lru:
@@ -67,14 +76,35 @@ def meta_module(key: str, build: Callable[[], nn.Module]) -> nn.Module:
     return module
 
 
+def writes_parameters(module: nn.Module) -> bool:
+    """Whether a forward pass of `module` may write its own parameters' values in place: an
+    embedding that renormalises its rows (`max_norm`)."""
+    return any(
+        isinstance(m, nn.Embedding | nn.EmbeddingBag) and m.max_norm is not None
+        for m in module.modules()
+    )
+
+
+def fresh_copy(template: nn.Module) -> nn.Module:
+    """A copy of `template` to run: its own modules, buffers and Parameter objects, its
+    parameters' values shared with the template's (a deep copy where a forward pass writes them;
+    see the module's docstring)."""
+    if writes_parameters(template):
+        return copy.deepcopy(template)
+    memo: dict[int, object] = {
+        id(p): nn.Parameter(p.detach(), requires_grad=p.requires_grad)
+        for _, p in template.named_parameters(remove_duplicate=False)
+    }
+    return copy.deepcopy(template, memo)
+
+
 def seeded_module(key: str, seed: int, make: Callable[[], nn.Module]) -> nn.Module:
     """Return a fresh module equal to `torch.manual_seed(seed); make()` (a copy of a template)."""
     template = _SEEDED.get((key, seed))
     if template is None:
-        module = seeded(seed, make)
-        _SEEDED.put((key, seed), copy.deepcopy(module), _elements(module), MAX_TEMPLATE_ELEMENTS)
-        return module
-    return copy.deepcopy(template)
+        template = seeded(seed, make)
+        _SEEDED.put((key, seed), template, _elements(template), MAX_TEMPLATE_ELEMENTS)
+    return fresh_copy(template)
 
 
 def clear() -> None:

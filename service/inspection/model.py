@@ -28,6 +28,7 @@ from service.networks.module_tree import ModuleCall, first_shape
 from service.planning.fit import Received
 from service.planning.inputs import InputPlan, echo_bytes, plan_grad_output
 from service.planning.limits import check_totals
+from service.planning.plan_cache import PlanCache
 from service.planning.response_size import (
     ResponseEstimate,
     add_images,
@@ -71,6 +72,41 @@ def model_source(request: ModelInspectRequest, setup: RunSetup, settings: Settin
     return architecture_source(request.model, received, setup.dtypes.compute)
 
 
+PLANS: PlanCache[tuple[Source, TreePlan]] = PlanCache()
+"""Model plans by what they depend on (see service.planning.plan_cache)."""
+
+
+def planned_model(
+    request: ModelInspectRequest, setup: RunSetup, settings: Settings
+) -> tuple[Source, TreePlan]:
+    """The request's model and its module tree, planned on meta (or the plan of an earlier
+    request with the same model, input shape and dtype, mode, dtypes and limits). Read only."""
+    key = (
+        request.model_dump_json(include={"layers", "model"}),
+        tuple(setup.plan.shape),
+        setup.plan.dtype,
+        setup.config.training,
+        setup.dtypes.compute,
+        settings.max_tensor_elements,
+        settings.max_layers,
+    )
+
+    def plan() -> tuple[Source, TreePlan]:
+        source = model_source(request, setup, settings)
+        received = Received(setup.plan.shape, setup.plan.dtype, setup.config.training)
+        tree = plan_tree(
+            source.meta,
+            received,
+            settings.max_tensor_elements,
+            field=source.request_field,
+            smallest=source.smallest,
+        )
+        tree.warnings.extend(source.warnings)
+        return source, tree
+
+    return PLANS.planned(key, plan)
+
+
 def run_model(
     request: ModelInspectRequest,
     runtime: Runtime,
@@ -93,16 +129,7 @@ def run_model(
     settings = runtime.settings
     first = request.layers[0] if request.layers else None
     setup = setup_run(request, runtime, plan, first)
-    source = model_source(request, setup, settings)
-    received = Received(setup.plan.shape, setup.plan.dtype, setup.config.training)
-    tree = plan_tree(
-        source.meta,
-        received,
-        settings.max_tensor_elements,
-        field=source.request_field,
-        smallest=source.smallest,
-    )
-    tree.warnings.extend(source.warnings)
+    source, tree = planned_model(request, setup, settings)
     if module_field is not None:
         _check_modules(tree, request.select or [], module_field)
     selected = tree.select(request.select, "body.select")

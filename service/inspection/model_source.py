@@ -37,7 +37,8 @@ class Source:
     request_field: str
     """The request field that names the model, for errors."""
     cache_key: str | None = None
-    """Set where seeded real models may be cached as templates (small pipelines)."""
+    """What the real model is built from (a pipeline's specs, an architecture's name and
+    keywords): seeded models are cached as templates under it, within the cache's budget."""
     smallest: Callable[[], list[int] | None] | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -63,6 +64,7 @@ def pipeline_source(
         settings.max_layers,
         dtype=dtype,
         naming=pipeline_naming,
+        count_flops=False,  # the table's FLOPs come from the module tree's walk
     )
     meta = nn.Sequential(*(build_on_meta(spec) for spec in specs)).to(dtype)
     key = json.dumps([spec.model_dump(mode="json") for spec in specs], sort_keys=True)
@@ -96,5 +98,6 @@ def architecture_source(spec: TorchvisionModel, received: Received, dtype: torch
         meta,
         partial(zoo.build, arch.name, kwargs, meta=False),
         "body.model",
+        cache_key=f"torchvision:{arch.name}:{json.dumps(kwargs, sort_keys=True)}",
         smallest=partial(smallest_square, meta_build, received, arch.min_size),
     )

@@ -8,13 +8,14 @@ import torch
 
 from schemas.layer_specs import EmbeddingSpec, LayerSpec
 from schemas.requests import RunOptions
-from service.devices import resolve_device
+from service.devices import resolve_device, use_torch_threads
 from service.errors import unprocessable
 from service.planning.dtypes import DTypes
 from service.planning.fit import Received
 from service.planning.inputs import InputPlan, plan_grad_output, plan_input
 from service.planning.limits import check_totals
 from service.planning.model_plan import ModelPlan, Naming, plan_model
+from service.planning.plan_cache import PlanCache
 from service.running.execution import RunConfig
 from service.runtime import Runtime
 
@@ -36,6 +37,7 @@ def setup_run(
     an embedding's indices too when `first` is one). `plan` replaces `request.input` when the
     input was made elsewhere (an uploaded image)."""
     settings = runtime.settings
+    use_torch_threads(settings.torch_threads)
     device = resolve_device(request.device, runtime.device)
     dtypes = DTypes.of(request.dtype, request.cast)
     training = request.mode == "train"
@@ -44,6 +46,11 @@ def setup_run(
         check_indices(plan, first, request)
     config = RunConfig(device, dtypes.compute, training, request.forward_seed)
     return RunSetup(config, dtypes, plan, request.backward is not None)
+
+
+PLANS: PlanCache[ModelPlan] = PlanCache()
+"""Layer plans on meta by what they depend on (see service.planning.plan_cache): a small
+layer's meta walk took a tenth of its request's own work."""
 
 
 @dataclass
@@ -70,13 +77,28 @@ def prepare(
     elsewhere (an uploaded image)."""
     settings = runtime.settings
     setup = setup_run(request, runtime, plan, specs[0])
-    model_plan = plan_model(
-        specs,
-        Received(setup.plan.shape, setup.plan.dtype, setup.config.training),
+    received = Received(setup.plan.shape, setup.plan.dtype, setup.config.training)
+    key = (
+        tuple(spec.model_dump_json() for spec in specs),
+        tuple(received.shape),
+        received.dtype,
+        received.training,
+        setup.dtypes.compute,
         settings.max_tensor_elements,
         settings.max_layers,
-        dtype=setup.dtypes.compute,
-        naming=naming,
+        naming,
+    )
+    model_plan = PLANS.planned(
+        key,
+        lambda: plan_model(
+            specs,
+            received,
+            settings.max_tensor_elements,
+            settings.max_layers,
+            dtype=setup.dtypes.compute,
+            naming=naming,
+            count_flops=False,  # the layer's response has no FLOPs
+        ),
     )
     check_totals(model_plan.named_shapes(), backward=setup.backward, settings=settings)
     grad_output = plan_grad_output(

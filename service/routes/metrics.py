@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
 from service.runtime import Runtime, get_runtime
@@ -24,6 +24,7 @@ router = APIRouter(tags=["service"])
 )
 def metrics(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
     """Requests by route and status, latency, in-flight requests, torch job time, rejections
-    by limit and reason, and CUDA memory in use, in Prometheus' text format."""
+    by limit and reason, and CUDA memory in use, in Prometheus' text format; with several
+    workers, all workers' counts added up."""
     runtime.metrics.refresh_cuda()
-    return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(runtime.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -62,10 +62,15 @@ _NUMPY_REDUCIBLE = frozenset({torch.float32, torch.float64})
 
 
 def _stats_numpy(a: np.ndarray) -> dict[str, Any]:
-    """`stats` of a small CPU array, with numpy (the same figures, computed in float32)."""
+    """`stats` of a CPU array, with numpy: the same figures as `a.min()`, `a.max()`,
+    `a.mean()` and `a.std(ddof=1)` to the bit (computed in the array's dtype), from numpy's own
+    reductions called directly. `ndarray.std` sums the values again for its own mean and wraps
+    each reduction in Python; here one sum serves both, which on the small case's 8 tensors
+    saved a third of the stats' time. Zeros are counted on `a == 0`: numpy's count_nonzero
+    of a float array took 0.30 ms on 800 k values, of the boolean array 0.06 ms."""
     count = int(a.size)
-    lo, hi = float(a.min()), float(a.max())
-    zeros = count - int(np.count_nonzero(a))
+    lo, hi = float(np.minimum.reduce(a)), float(np.maximum.reduce(a))
+    zeros = int(np.count_nonzero(a == 0))  # 5x count_nonzero(a) on floats; NaN is not zero
     nans, finite = 0, a
     if not (math.isfinite(lo) and math.isfinite(hi)):
         mask = np.isfinite(a)
@@ -73,10 +78,18 @@ def _stats_numpy(a: np.ndarray) -> dict[str, Any]:
         nans = int(np.isnan(a).sum())
         lo = hi = math.nan
         if finite.size:
-            lo, hi = float(finite.min()), float(finite.max())
+            lo, hi = float(np.minimum.reduce(finite)), float(np.maximum.reduce(finite))
     n = int(finite.size)
-    mean = float(finite.mean()) if n else math.nan
-    std = float(finite.std(ddof=1)) if n > 1 else math.nan
+    mean = std = math.nan
+    if n:
+        total = np.add.reduce(finite)
+        average = total.dtype.type(total / n)  # ndarray.mean: the sum divided in its dtype
+        mean = float(average)
+        if n > 1:  # ndarray.var: squared deviations from that mean, summed, over n - 1
+            deviations = np.subtract(finite, average)
+            np.multiply(deviations, deviations, out=deviations)
+            spread = np.add.reduce(deviations)
+            std = float(np.sqrt(spread.dtype.type(spread / (n - 1))))
     return _stats_dict([lo, hi, mean, std], count, n, nans, zeros)
 
 

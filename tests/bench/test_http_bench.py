@@ -15,36 +15,77 @@ from service.tensors.stats import SMALL_STATS, stats
 from tests.helpers import tensor_from
 
 
-def test_evaluate_and_markdown_cover_every_target() -> None:
-    r: dict[str, Any] = {
+def _results() -> dict[str, Any]:
+    return {
         "device": "cpu",
         "mode": "quick",
         "command": "python -m bench.http_bench",
         "machine": {"cpu": "x", "cores": 2, "torch": "t", "python": "p"},
-        "healthz_p50_ms": 1.0,
-        "torch_small_p50_ms": 0.5,
-        "small_p50_ms": 2.0,
-        "small_p99_ms": 3.0,
-        "large_torch_p50_ms": 50.0,
-        "large_orjson_p50_ms": 50.0,
+        "small_service_p50_ms": 2.0,
+        "small_service_p99_ms": 3.0,
+        "small_floor_http_p50_ms": 0.5,
+        "small_torch_p50_ms": 0.25,
+        "small_encode_p50_ms": 0.5,
+        "large_safetensors_p50_ms": 60.0,
         "large_json_p50_ms": 140.0,
         "large_base64_p50_ms": 30.0,
+        "large_torch_p50_ms": 40.0,
+        "large_orjson_p50_ms": 50.0,
+        "large_floor_http_safetensors_p50_ms": 10.0,
+        "large_floor_http_json_p50_ms": 20.0,
+        "model_forward_service_p50_ms": 150.0,
+        "model_forward_inprocess_p50_ms": 80.0,
+        "model_forward_floor_http_p50_ms": 30.0,
+        "model_torchlens_p50_ms": 900.0,
+        "model_backward_service_p50_ms": 400.0,
+        "model_backward_inprocess_p50_ms": 200.0,
+        "model_backward_floor_http_p50_ms": 70.0,
         "peer_healthz_p50_ms": 1.0,
         "peer_small_p50_ms": 20.0,
         "peer_small_p99_ms": 30.0,
         "peer_large_json_p50_ms": 2000.0,
-        "peak_rss_growth_mib": 40.0,
+        "rss_growth_safetensors_mib": 12.0,
+        "rss_growth_safetensors_median_mib": 11.0,
+        "rss_growth_json_mib": 40.0,
+        "rss_growth_json_median_mib": 39.0,
         "returned_values_mib": 6.5,
-        "response_tensors_mib": 12.6,
-        "throughput": {"1": 400.0, "8": 500.0, "32": 500.0},
-        "throughput_c32": {"1": 500.0, "2": 800.0},
-        "torch_threads_per_worker": {"1": 0, "2": 1},
+        "small_bytes": 204612,
+        "throughput_c32": {"1": 500.0, "2": 800.0, "4": 900.0},
+        "client_processes": 2,
     }
+
+
+def test_evaluate_checks_each_ratio_against_its_floor() -> None:
+    rows = {row["target"]: row for row in http_bench.evaluate(_results())}
+    small = rows["small p50 / floor"]
+    assert small["value"] == pytest.approx(2.0 / 1.25) and small["verdict"] == "FAIL"
+    assert rows["large binary p50 / floor"]["value"] == pytest.approx(60 / 50)
+    assert rows["large json p50 / floor"]["value"] == pytest.approx(140 / 110)
+    assert rows["resnet18 forward p50 / floor"]["value"] == pytest.approx(150 / 110)
+    assert rows["torchlens.trace p50 / resnet18 forward p50"]["value"] == pytest.approx(6.0)
+    assert rows["resnet18 forward+backward p50 / floor"]["value"] == pytest.approx(400 / 270)
+    binary = rows["peak RSS growth / returned bytes, binary"]
+    assert binary["value"] == pytest.approx(12 / 6.5) and binary["verdict"] == "PASS"
+    assert rows["peak RSS growth / returned bytes, JSON"]["verdict"] == "FAIL"
+    verdicts = [row["verdict"] for row in rows.values()]
+    assert verdicts.count("FAIL") == 2 and len(verdicts) == 11
+
+
+def test_markdown_shows_every_figure_and_verdict() -> None:
+    r = _results()
     rows = http_bench.evaluate(r)
-    assert [row["verdict"] for row in rows] == ["PASS"] * 7
     table = http_bench.render_markdown(r, rows)
-    assert table.count("PASS") == 7
-    assert "| small p50 (c=1) | 2.00 ms | 20.00 ms |" in table
+    assert table.count("PASS") + table.count("FAIL") == len(rows) == 11
+    assert "| small: service | 2.00 |" in table
+    assert "| resnet18 forward: torchlens.trace in-process | 900.00 |" in table
+    assert "4 worker(s) 900 req/s" in table
+    assert "small 0.20 MiB" in table
+
+
+def test_a_run_without_the_model_or_the_peer_has_no_rows_for_them() -> None:
+    r = {k: v for k, v in _results().items() if not k.startswith(("model_", "peer_"))}
+    targets = [row["target"] for row in http_bench.evaluate(r)]
+    assert not any("resnet18" in t or "peer" in t for t in targets) and len(targets) == 6
 
 
 def test_cuda_asked_without_cuda_exits_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,16 +132,59 @@ def test_large_body_returns_only_output_values(client: TestClient) -> None:
         torch.testing.assert_close(tensor_from(r["output"]), conv(x))
 
 
+def _make() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.Flatten(), nn.Linear(48, 2))
+
+
+def _seeded_direct(seed: int) -> nn.Module:
+    torch.manual_seed(seed)
+    return _make()
+
+
 def test_cached_seeded_modules_are_fresh_copies_with_the_seeded_values() -> None:
+    """What a run does to its copy (another dtype, train mode updating batch-norm statistics,
+    gradients, hooks) never reaches the next copy, which shares the template's parameter
+    storage rather than copying it."""
     module_cache.clear()
-    make = lambda: torch.nn.Linear(3, 2)  # noqa: E731
-    first = module_cache.seeded_module("k", 7, make)
-    first.weight.data.add_(1.0)  # a request mutating its copy must not leak
-    again = module_cache.seeded_module("k", 7, make)
-    torch.manual_seed(7)
-    expected = make()
-    torch.testing.assert_close(again.weight, expected.weight)
-    assert again is not module_cache.seeded_module("k", 7, make)
+    first = module_cache.seeded_module("k", 7, _make)
+    first.register_forward_hook(lambda m, i, o: None)
+    first.to(torch.float64).train()
+    first(torch.randn(4, 2, 6, 6, dtype=torch.float64)).sum().backward()
+    again = module_cache.seeded_module("k", 7, _make)
+    expected = _seeded_direct(7)
+    for (name, got), want in zip(
+        again.state_dict().items(), expected.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(got, want, rtol=0, atol=0, msg=name)
+    assert all(p.grad is None and p.dtype == torch.float32 for p in again.parameters())
+    assert not again._forward_hooks
+    third = module_cache.seeded_module("k", 7, _make)
+    assert again is not third
+    for p, q in zip(again.parameters(), third.parameters(), strict=True):
+        assert p is not q and p.data_ptr() == q.data_ptr()  # shared values, own Parameters
+    assert again[1].running_mean.data_ptr() != third[1].running_mean.data_ptr()
+
+
+def test_copies_keep_tied_weights_tied() -> None:
+    module_cache.clear()
+
+    def tied() -> nn.Module:
+        a, b = nn.Linear(3, 3), nn.Linear(3, 3)
+        b.weight = a.weight
+        return nn.Sequential(a, b)
+
+    copy = module_cache.seeded_module("tied", 0, tied)
+    assert copy[0].weight is copy[1].weight
+
+
+def test_an_embedding_that_renormalises_its_weights_gets_its_own_copy() -> None:
+    module_cache.clear()
+    make = lambda: nn.Embedding(10, 4, max_norm=0.5)  # noqa: E731
+    first = module_cache.seeded_module("emb", 3, make)
+    first(torch.arange(10))  # renormalises the rows it looks up, in place
+    again = module_cache.seeded_module("emb", 3, make)
+    torch.manual_seed(3)
+    torch.testing.assert_close(again.weight, make().weight, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(
