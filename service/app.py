@@ -17,7 +17,7 @@ from service.inspection.upload_forms import document_upload_forms
 from service.logs import configure_logging
 from service.middleware.body_limit import BodyLimitMiddleware
 from service.middleware.request_context import RequestContextMiddleware
-from service.routes import autograd, health, info, layers, metrics, mnist, models
+from service.routes import autograd, colormaps, health, info, layers, metrics, mnist, models
 from service.runtime import Runtime
 from service.settings import Settings, get_settings
 
@@ -37,6 +37,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     models.router,
     mnist.router,
     autograd.router,
+    colormaps.router,
 )
 """The /v1 routers: behind the API key when keys are set."""
 
