@@ -20,6 +20,7 @@ from service.middleware.request_context import RequestContextMiddleware
 from service.routes import autograd, colormaps, health, info, layers, metrics, mnist, models
 from service.runtime import Runtime
 from service.settings import Settings, get_settings
+from service.web.page import add_workbench
 
 DESCRIPTION = """
 Look inside PyTorch layers over HTTP. Send a layer spec and an input; get back output shapes,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in API_ROUTERS:
         app.include_router(router, dependencies=guard)
     add_docs(app, [Depends(require_api_key)] if protect_docs else [])
+    add_workbench(app)
     _register_problem_schema(app, keyed=keyed)
     app.add_middleware(
         BodyLimitMiddleware,
