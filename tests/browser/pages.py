@@ -27,8 +27,8 @@ CHROMIUM_ARGS = [
 
 @dataclass
 class Opened:
-    """A page whose requests to other hosts are aborted: the requests aborted and the
-    script errors it raised, both empty while all is well."""
+    """A page whose requests to other hosts are aborted: the requests aborted, and the script
+    errors it raised and what its security policy refused, both empty while all is well."""
 
     page: Any
     aborted: list[str] = field(default_factory=list)
@@ -52,6 +52,16 @@ def open_page(
 
     page.route("**/*", only_home)
     page.on("pageerror", lambda exc: opened.errors.append(str(exc)))
+    # What the page's Content-Security-Policy refused (a CDN script, a web font): the browser
+    # stops it before any request, so it never reaches the route above.
+    page.on(
+        "console",
+        lambda message: (
+            opened.errors.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
     page.goto(url, wait_until=wait)
     return opened
 

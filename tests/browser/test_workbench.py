@@ -31,7 +31,7 @@ from safetensors.torch import save as save_safetensors
 from torch import nn
 
 from tests.browser.pages import Opened, open_page, screenshot
-from tests.image_files import digit, reference
+from tests.image_files import digit, encode, reference
 
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 expect = playwright_sync.expect
@@ -355,6 +355,49 @@ def test_a_digit_drawn_on_the_canvas_is_predicted(
     probs = seed_net(0)(x).detach()[0]
     assert np.allclose(shown, probs.numpy(), atol=1e-6)
     assert np.allclose(shown, answer["layers"][-1]["output"]["data"], atol=1e-7)
+    assert_offline(opened)
+
+
+def test_an_uploaded_image_is_preprocessed_as_uploads_are(
+    service: tuple[str, dict[str, Any]], browser: Any
+) -> None:
+    base, _ = service
+    opened = workbench(browser, base)
+    page = opened.page
+    page.check("input[name=input-kind][value=upload]")
+    pixels, _ = digit(4)
+    page.set_input_files(
+        "#upload-file",
+        files=[{"name": "four.png", "mimeType": "image/png", "buffer": encode(pixels, "PNG")}],
+    )
+    expect(page.locator("#upload-about")).to_contain_text("four.png")
+    run_and_wait(page, 6)
+    # A white-on-black 28x28 digit is changed by ToTensor and Normalize only.
+    probs = seed_net(0)(reference(pixels)).detach()[0]
+    assert np.allclose(bars(page), probs.numpy(), atol=1e-6)
+    expect(page.locator(".input-pictures figcaption")).to_contain_text("uploaded PNG 28\u00d728")
+    assert_offline(opened)
+
+
+def test_a_long_run_shows_its_progress_and_can_be_cancelled(
+    service: tuple[str, dict[str, Any]], browser: Any
+) -> None:
+    base, _ = service
+    opened = workbench(browser, base)
+    page = opened.page
+    held: list[Any] = []
+    page.route("**/v1/models/inspect", lambda route: held.append(route))  # an answer that waits
+    page.click("#run")
+    expect(page.locator("#progress")).to_be_visible()
+    expect(page.locator("#status")).to_have_text(re.compile(r"^Running… \d+\.\d s$"))
+    expect(page.locator("#run")).to_be_disabled()
+    page.click("#cancel")
+    expect(page.locator("#status")).to_have_text("Cancelled.")
+    expect(page.locator("#progress")).to_be_hidden()
+    expect(page.locator("#run")).to_be_enabled()
+    assert len(held) == 1
+    page.unroute("**/v1/models/inspect")
+    run_and_wait(page, 6)  # and the next run goes through
     assert_offline(opened)
 
 
