@@ -287,6 +287,7 @@ def test_a_misfit_shows_on_the_layer_at_fault_and_its_fix_applies(
     expect(page.locator("#cards output.shape")).to_have_text(
         [f"→ {s}" for s in before] + ["…", "…"]
     )
+    linear.evaluate("card => card.scrollIntoView({block: 'center'})")
     screenshot(page, "workbench-misfit.png", tmp_path, colours=SCREENSHOT_COLOURS)
 
     fix.click()

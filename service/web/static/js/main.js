@@ -432,6 +432,10 @@ function boot() {
 
 mountProblems($("problems"));
 $("api-key").value = apiKey();
+$("api-key-form").addEventListener("submit", (e) => {
+  e.preventDefault(); // Enter keeps the key; the page stays
+  $("api-key").dispatchEvent(new Event("change"));
+});
 $("api-key").addEventListener("change", () => {
   setApiKey($("api-key").value.trim());
   if (!page.cards) boot(); // the schema needed the key: try again with it

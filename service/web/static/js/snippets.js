@@ -13,9 +13,24 @@ export function pythonLiteral(value, indent = 0) {
   if (typeof value === "number") return Number.isFinite(value) ? JSON.stringify(value) : `float("${value}")`;
   if (typeof value === "string") return JSON.stringify(value);
   if (Array.isArray(value)) {
-    const flat = `[${value.map((v) => pythonLiteral(v, indent + 1)).join(", ")}]`;
+    const items = value.map((v) => pythonLiteral(v, indent + 1));
+    const flat = `[${items.join(", ")}]`;
     if (flat.length + pad.length < 88 && !flat.includes("\n")) return flat;
-    return `[\n${value.map((v) => pad + pythonLiteral(v, indent + 1)).join(",\n")},\n${end}]`;
+    if (value.every((v) => v === null || typeof v !== "object")) {
+      // Numbers (a one-hot gradient, a shape) packed into lines, not one a line.
+      const lines = [];
+      let line = "";
+      for (const item of items) {
+        if (line && pad.length + line.length + item.length + 2 > 88) {
+          lines.push(line);
+          line = "";
+        }
+        line += `${item}, `;
+      }
+      lines.push(line);
+      return `[\n${lines.map((l) => pad + l.trimEnd()).join("\n")}\n${end}]`;
+    }
+    return `[\n${items.map((v) => pad + v).join(",\n")},\n${end}]`;
   }
   const entries = Object.entries(value);
   if (!entries.length) return "{}";
