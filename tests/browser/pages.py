@@ -27,12 +27,13 @@ CHROMIUM_ARGS = [
 
 @dataclass
 class Opened:
-    """A page whose requests to other hosts are aborted: the requests aborted, and the script
-    errors it raised and what its security policy refused, both empty while all is well."""
+    """A page whose requests to other hosts are aborted: the requests aborted, the script
+    errors it raised, and what its security policy refused (messages), all recorded."""
 
     page: Any
     aborted: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
 
 
 def open_page(
@@ -57,7 +58,7 @@ def open_page(
     page.on(
         "console",
         lambda message: (
-            opened.errors.append(message.text)
+            opened.refused.append(message.text)
             if message.type == "error" and "Content Security Policy" in message.text
             else None
         ),

@@ -161,6 +161,7 @@ def bars(page: Any) -> list[float]:
 def assert_offline(opened: Opened) -> None:
     assert opened.aborted == [], f"requests to other hosts: {opened.aborted}"
     assert opened.errors == [], f"script errors: {opened.errors}"
+    assert opened.refused == [], f"refused by the page's policy: {opened.refused}"
 
 
 # ---- the seed pipeline, digit 7 -------------------------------------------------------------
