@@ -21,7 +21,13 @@ from layerscope_client.uploads import (
     weights_parts,
 )
 from schemas.autograd import AutogradRequest, AutogradResponse
-from schemas.images import ImageInputOptions, MnistBatch, MnistInfo, MnistSample
+from schemas.images import (
+    ColormapCatalog,
+    ImageInputOptions,
+    MnistBatch,
+    MnistInfo,
+    MnistSample,
+)
 from schemas.models import (
     ModelCatalog,
     ModelInspectRequest,
@@ -158,6 +164,10 @@ class Client:
     def models(self) -> ModelCatalog:
         """GET /v1/models: the torchvision architectures `model` takes, with their keywords."""
         return self._model(ModelCatalog, self._send("GET", "/v1/models"))
+
+    def colormaps(self) -> ColormapCatalog:
+        """GET /v1/colormaps: matplotlib's tables the pictures are drawn with (colour bars)."""
+        return self._model(ColormapCatalog, self._send("GET", "/v1/colormaps"))
 
     # MNIST.
 

@@ -189,3 +189,26 @@ class MnistBatch(ResponseModel):
     indices: list[int] = Field(description="The digits' positions in the split, in batch order.")
     labels: list[int]
     tensor: TensorOut = Field(description="[N, 1, 28, 28]: ToTensor, then Normalize(0.5, 1.0).")
+
+
+class ColormapTable(ResponseModel):
+    """One colormap as the pictures are coloured with it: matplotlib's 256 colours."""
+
+    name: Colormap
+    diverging: bool = Field(
+        description="Centred on zero: a value v of a tensor whose largest magnitude is m takes "
+        "t = 0.5 + v / (2 m). Otherwise the tensor's min..max is scaled to t = 0..1."
+    )
+    colors: list[str] = Field(
+        description="256 colours `#rrggbb`: entry i is matplotlib's `cmap(i, bytes=True)`. A "
+        "value at t in [0, 1] takes entry floor(t * 256), t = 1 the last, as matplotlib indexes "
+        "floats.",
+        min_length=256,
+        max_length=256,
+    )
+
+
+class ColormapCatalog(ResponseModel):
+    """The colormaps the pictures use, to draw colour bars beside them."""
+
+    colormaps: list[ColormapTable]

@@ -17,9 +17,20 @@ from service.inspection.upload_forms import document_upload_forms
 from service.logs import configure_logging
 from service.middleware.body_limit import BodyLimitMiddleware
 from service.middleware.request_context import RequestContextMiddleware
-from service.routes import autograd, explain, health, info, layers, metrics, mnist, models
+from service.routes import (
+    autograd,
+    colormaps,
+    explain,
+    health,
+    info,
+    layers,
+    metrics,
+    mnist,
+    models,
+)
 from service.runtime import Runtime
 from service.settings import Settings, get_settings
+from service.web.page import add_workbench
 
 DESCRIPTION = """
 Look inside PyTorch layers over HTTP. Send a layer spec and an input; get back output shapes,
@@ -38,6 +49,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     mnist.router,
     autograd.router,
     explain.router,
+    colormaps.router,
 )
 """The /v1 routers: behind the API key when keys are set."""
 
@@ -77,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in API_ROUTERS:
         app.include_router(router, dependencies=guard)
     add_docs(app, [Depends(require_api_key)] if protect_docs else [])
+    add_workbench(app)
     _register_problem_schema(app, keyed=keyed)
     app.add_middleware(
         BodyLimitMiddleware,

@@ -23,7 +23,10 @@ def main(argv: list[str] | None = None) -> None:
         settings = get_settings()
         host = args.host or settings.host
         port = args.port or settings.port
-        print(f"layerscope: docs at http://{host}:{port}/docs", flush=True)
+        print(
+            f"layerscope: workbench at http://{host}:{port}/, docs at http://{host}:{port}/docs",
+            flush=True,
+        )
         metrics_dir = _multiprocess_metrics(settings.workers)
         try:
             uvicorn.run(

@@ -23,7 +23,8 @@ def test_serve_uses_settings(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> No
     assert calls[0]["app"] == "service.app:create_app"
     assert calls[0]["factory"] is True
     assert (calls[0]["host"], calls[0]["port"], calls[0]["workers"]) == ("127.0.0.1", 8123, 2)
-    assert "http://127.0.0.1:8123/docs" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "workbench at http://127.0.0.1:8123/," in out and "http://127.0.0.1:8123/docs" in out
 
 
 def test_host_and_port_flags_override(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -299,6 +299,7 @@ def serve_and_check(
         assert info.status_code == 200
         body = info.json()
         check_mnist(client, log.parent)
+        check_workbench(client)
     pins = {r.name.lower(): str(r.specifier)[2:] for r in requirement_lines(CONSTRAINTS)}
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert body["version"] == project["version"]
@@ -308,6 +309,20 @@ def serve_and_check(
     assert body["limits"]["max_tensor_elements"] == Settings().max_tensor_elements
     assert f"docs at http://127.0.0.1:{port}/docs" in log.read_text()
     assert healthcheck(python, env).returncode == 0
+
+
+def check_workbench(client: httpx.Client) -> None:
+    """The installed package carries the workbench: the page at / and every one of its files
+    under /static/, byte for byte as in the repository."""
+    static = ROOT / "service" / "web" / "static"
+    page = client.get("/")
+    assert page.status_code == 200 and page.text == (static / "index.html").read_text()
+    files = [p for p in static.rglob("*") if p.is_file()]
+    assert len(files) > 5
+    for path in files:
+        served = client.get(f"/static/{path.relative_to(static).as_posix()}")
+        assert served.status_code == 200, path
+        assert served.content == path.read_bytes(), path
 
 
 def check_mnist(client: httpx.Client, scratch: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import matplotlib
 import numpy as np
 import pytest
 import torch
@@ -326,6 +327,9 @@ def test_the_service_operations(live: Client) -> None:
     assert info.default_device == "cpu"
     names = [a.name for a in live.models().architectures]
     assert sorted(names) == sorted(torchvision.models.list_models(module=torchvision.models))
+    viridis = {c.name: c for c in live.colormaps().colormaps}["viridis"]
+    expected = matplotlib.colormaps["viridis"](np.arange(256), bytes=True)[:, :3]
+    assert viridis.colors == ["#" + bytes(rgb).hex() for rgb in expected.tolist()]
 
 
 def test_problems_are_raised_with_their_details(live: Client, raw: httpx.Client) -> None:
