@@ -6,9 +6,10 @@ import shutil
 import tempfile
 
 import uvicorn
+from pydantic import ValidationError
 
 from service.metrics import MULTIPROC_ENV
-from service.settings import get_settings
+from service.settings import Settings, get_settings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--port", type=int, help="override LAYERSCOPE_PORT")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        settings = get_settings()
+        settings = _settings_or_exit(parser)
         host = args.host or settings.host
         port = args.port or settings.port
         print(
@@ -42,6 +43,20 @@ def main(argv: list[str] | None = None) -> None:
             if metrics_dir is not None:
                 shutil.rmtree(metrics_dir, ignore_errors=True)
                 os.environ.pop(MULTIPROC_ENV, None)
+
+
+def _settings_or_exit(parser: argparse.ArgumentParser) -> Settings:
+    """The settings from the environment; a value out of range ends the command with status 2
+    and one line per bad variable, named as it is set (`LAYERSCOPE_PORT: ...`)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        prefix = str(Settings.model_config.get("env_prefix", ""))
+        lines = [
+            f"{prefix}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors(include_url=False)
+        ]
+        parser.exit(2, "layerscope: invalid settings\n" + "\n".join(lines) + "\n")
 
 
 def _multiprocess_metrics(workers: int) -> str | None:

@@ -65,3 +65,31 @@ def test_several_workers_share_a_fresh_metrics_folder(monkeypatch: pytest.Monkey
         cli.get_settings.cache_clear()
     assert seen[-1] == str(mine) and mine.is_dir()
     mine.rmdir()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("LAYERSCOPE_PORT", "70000"),
+        ("LAYERSCOPE_WORKERS", "0"),
+        ("LAYERSCOPE_ALLOW_TF32", "perhaps"),
+    ],
+)
+def test_a_setting_out_of_range_stops_with_status_2_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any, variable: str, value: str
+) -> None:
+    """As docs/settings.md promises: the variable named as it is set, no traceback, status 2."""
+    calls: list[Any] = []
+    monkeypatch.setattr(cli.uvicorn, "run", lambda *a, **kw: calls.append(kw))
+    cli.get_settings.cache_clear()
+    monkeypatch.setenv(variable, value)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            cli.main(["serve"])
+    finally:
+        cli.get_settings.cache_clear()
+    assert stopped.value.code == 2
+    assert calls == []
+    err = capsys.readouterr().err
+    assert err.startswith("layerscope: invalid settings\n")
+    assert f"\n{variable}: " in err
