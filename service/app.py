@@ -42,6 +42,9 @@ When API keys are configured, `/v1` routes need `Authorization: Bearer <key>`.
 
 OPEN_ROUTERS: tuple[APIRouter, ...] = (health.router, metrics.router)
 """Routers that never need an API key."""
+WARM_UP_JOIN_S = 60.0
+"""How long shutdown waits for a warm-up still running."""
+
 API_ROUTERS: tuple[APIRouter, ...] = (
     info.router,
     layers.router,
@@ -63,9 +66,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime.start_warm_up()
+        warming = runtime.start_warm_up()
         yield
         runtime.metrics.worker_exited()
+        # A process leaving while torch still warms up in its thread aborts in C++
+        # ("terminate called without an active exception"): let the warm-up end first.
+        warming.join(timeout=WARM_UP_JOIN_S)
 
     app = FastAPI(
         title="layerscope",

@@ -1,5 +1,7 @@
 """create_app (service/app.py): middleware order, CORS, and the OpenAPI schema it documents."""
 
+import subprocess
+import sys
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -195,3 +197,19 @@ def test_docs_routes_and_runtime_on_state(app: Any, client: TestClient) -> None:
     assert docs.status_code == 200 and "swagger-ui" in docs.text
     assert "/openapi.json" in docs.text  # the page loads this app's schema
     assert client.get("/openapi.json").json()["info"]["title"] == "layerscope"
+
+
+def test_a_process_stopped_during_warm_up_exits_cleanly() -> None:
+    """Started and stopped at once (a crash loop, a quick `docker stop`), the process waits for
+    the warm-up thread: leaving while torch warms up aborted it in C++ with status 134."""
+    script = (
+        "from fastapi.testclient import TestClient\n"
+        "from service.app import create_app\n"
+        "with TestClient(create_app()):\n"
+        "    pass\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "terminate called" not in done.stderr
