@@ -10,9 +10,9 @@ from schemas.inputs import InputSpec
 from schemas.models import (
     KEYWORD_MODULE,
     ONE_SOURCE,
-    Layers,
+    LayersSource,
+    ModelSource,
     ReceptiveField,
-    TorchvisionModel,
 )
 from schemas.problems import Problem
 from schemas.requests import (
@@ -72,8 +72,8 @@ class ReceptiveFieldRequest(StrictModel):
 
     model_config = ConfigDict(json_schema_extra=ONE_SOURCE)
 
-    layers: Layers | None = None
-    model: TorchvisionModel | None = None
+    layers: LayersSource = None
+    model: ModelSource = None
     input_shape: Shape | None = Field(
         default=None,
         description="The input's shape, batch dimension included; default: `input`'s shape, "
@@ -198,8 +198,8 @@ class AttributeRequest(StrictModel):
 
     model_config = ConfigDict(json_schema_extra=ONE_SOURCE)
 
-    layers: Layers | None = None
-    model: TorchvisionModel | None = None
+    layers: LayersSource = None
+    model: ModelSource = None
     input: InputSpec
     weights: WeightsSpec | None = Field(
         default=None,

@@ -70,6 +70,19 @@ class TorchvisionModel(StrictModel):
     )
 
 
+LayersSource = Annotated[
+    Layers | None,
+    Field(
+        description="A pipeline: layer specs run in order as `nn.Sequential` (give this or "
+        "`model`)."
+    ),
+]
+ModelSource = Annotated[
+    TorchvisionModel | None,
+    Field(description="A torchvision architecture by name (give this or `layers`)."),
+]
+
+
 def _one_source(value: object) -> None:
     """Exactly one of `layers` and `model`."""
     layers, model = getattr(value, "layers", None), getattr(value, "model", None)
@@ -117,8 +130,8 @@ class ModelInspectRequest(RunOptions):
 
     model_config = ConfigDict(json_schema_extra=ONE_SOURCE)
 
-    layers: Layers | None = None
-    model: TorchvisionModel | None = None
+    layers: LayersSource = None
+    model: ModelSource = None
     depth: Depth = 3
     select: Select = None
 
@@ -133,8 +146,8 @@ class ModelSummaryRequest(StrictModel):
 
     model_config = ConfigDict(json_schema_extra=ONE_SOURCE)
 
-    layers: Layers | None = None
-    model: TorchvisionModel | None = None
+    layers: LayersSource = None
+    model: ModelSource = None
     input_shape: Shape | None = Field(
         default=None,
         description="Shape of the input, batch dimension included; required with `layers`, "
@@ -296,7 +309,7 @@ class ModelSummaryResponse(ResponseModel):
     """The table of a pipeline, and warnings about it."""
 
     summary: ModelTotals
-    layers: list[LayerRow]
+    layers: list[LayerRow] = Field(description="One row per module call, in call order.")
     warnings: list[str] = Field(
         description="Things that fit but may surprise, e.g. a convolution or pooling that "
         "silently drops trailing rows or columns."
@@ -306,7 +319,9 @@ class ModelSummaryResponse(ResponseModel):
 class ModelInspectResponse(ModelSummaryResponse, RunFacts):
     """Everything about one run of a pipeline, layer by layer."""
 
-    layers: list[LayerTrace]  # type: ignore[assignment]
+    layers: list[LayerTrace] = Field(  # type: ignore[assignment]
+        description="One row per module call, in call order, with the selected tensors."
+    )
     device: str
     seeds: Seeds
     timing_ms: Timing

@@ -140,7 +140,11 @@ class RunOptions(StrictModel):
 class LayerInspectRequest(RunOptions):
     """Build one layer, run it forward (and backward), and look at everything."""
 
-    layer: LayerSpec
+    layer: LayerSpec = Field(
+        description="The layer: `type` is the PyTorch class name lowercased (`conv2d`, "
+        '`batchnorm2d`, ...; activations `{"type": "activation", "name": ...}`), '
+        "other fields keep PyTorch's argument names and defaults. GET /v1/layers lists them."
+    )
 
 
 def without_input(model: type[RunOptions], name: str, doc: str) -> type[StrictModel]:

@@ -52,7 +52,9 @@ class Timing(ResponseModel):
 class LayerInspectResponse(RunFacts):
     """Everything a person at a notebook would print about one layer run."""
 
-    layer: LayerInfo
+    layer: LayerInfo = Field(
+        description="The layer as built: its type, PyTorch's repr, its parameter counts."
+    )
     device: str
     seeds: Seeds
     timing_ms: Timing
