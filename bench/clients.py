@@ -32,8 +32,15 @@ class KeepAliveClient:
     def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
         """Send one request (a body as JSON) and read the whole answer."""
         headers = {"content-type": "application/json"} if body is not None else {}
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed the idle connection (uvicorn's keep-alive timeout is 5 s, and
+            # a slow peer run in between can outlast it): reconnect once, as pools do.
+            self.conn.close()
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
         return response.status, response.read()
 
     def get(self, path: str) -> tuple[int, bytes]:

@@ -172,7 +172,12 @@ class TorchLens:
         self.proc = subprocess.Popen(
             argv,
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(
+                    p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
+                ),
+            },
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -65,7 +65,7 @@ def test_sweep_on_cuda_is_inspect_on_cuda(client: TestClient) -> None:
         json=common | {"layer": layer, "argument": "dilation", "values": [1, 2, 8]},
     ).json()
     assert [r["status"] for r in body["results"]] == [200, 200, 422]
-    for value, result in zip([1, 2], body["results"], strict=True):
+    for value, result in zip([1, 2], body["results"][:2], strict=True):
         one = client.post(
             "/v1/layers/inspect", json=common | {"layer": layer | {"dilation": value}}
         )
