@@ -2,12 +2,13 @@
 //
 // Views are tabs: a button with role=tab and the section it controls. Each view is a module
 // of its own (the pipeline here with cards.js, inputs.js, torchvision.js and results.js;
-// autograd.js), so a new view is a tab, a section and a module.
+// autograd.js; explain.js), so a new view is a tab, a section and a module.
 
 import { ApiError, apiKey, apiUrl, getJson, postForm, postJson, setApiKey } from "./api.js";
 import { AutogradView } from "./autograd.js";
 import { LayerCards } from "./cards.js";
 import { loadColormaps } from "./colorbar.js";
+import { ExplainView } from "./explain.js";
 import { debounce, shapeText } from "./dom.js";
 import { InputChooser } from "./inputs.js";
 import { clearProblem, mountProblems, showProblem } from "./problems.js";
@@ -25,6 +26,7 @@ const page = {
   inputs: null,
   arch: null,
   autograd: null,
+  explain: null,
   summary: null, // the last summary that answered, for the shapes and the output shape
   summarySeq: 0,
   summaryAbort: null,
@@ -58,6 +60,7 @@ function showView(view, focus = false) {
     $(tab.getAttribute("aria-controls")).hidden = !on;
     if (on && focus) tab.focus();
   }
+  if (view === "explain" && page.explain) page.explain.shown();
 }
 
 function wireTabs() {
@@ -362,12 +365,24 @@ function wireRunOptions() {
   });
 }
 
+// ---- explain --------------------------------------------------------------------------------
+
+/** What the Explain view explains: the Pipeline view's layers (the seed pipeline without any). */
+function explainContext() {
+  const layers = page.cards ? page.cards.specs() : [];
+  return {
+    layers: layers.length ? layers : structuredClone(SEED_PIPELINE),
+    seeded: layers.length === 0,
+    wseed: page.state.wseed,
+  };
+}
+
 // ---- start ----------------------------------------------------------------------------------
 
 function applyState(state) {
   page.state = state;
-  showView(state.view);
   page.cards.setLayers(state.layers);
+  showView(state.view);
   page.inputs.state = state;
   page.arch.state = state;
   page.autograd.state = state;
@@ -404,6 +419,7 @@ async function start() {
   page.inputs = new InputChooser(state, (kind) => changed(`input:${kind}`));
   page.arch = new ArchitecturePicker(state, (what) => changed(what));
   page.autograd = new AutogradView(state, openapi, () => changed("autograd"));
+  page.explain = new ExplainView(explainContext, layerTypes(openapi));
   wireTabs();
   wireRunOptions();
   for (const radio of document.querySelectorAll("input[name=source]")) {

@@ -16,23 +16,30 @@ export function problemOf(error) {
   return { title: "Something went wrong in the page", detail: String((error && error.message) || error) };
 }
 
+/** The body of a problem's display: its title (status), detail, and each field with its fix. */
+export function problemParts(problem, heading = "h2") {
+  return [
+    el(heading, {}, problem.title || "Error", problem.status ? el("small", {}, ` (${problem.status})`) : null),
+    problem.detail ? el("p", {}, problem.detail) : null,
+    problem.errors && problem.errors.length
+      ? el(
+          "ul",
+          {},
+          problem.errors.map((e) =>
+            el("li", {}, el("code", {}, e.field), ": ", e.message, e.fix ? el("span", { class: "fix" }, ` — ${e.fix}`) : null),
+          ),
+        )
+      : null,
+  ];
+}
+
 function render() {
   region.replaceChildren(
     ...[...current.entries()].map(([source, problem]) =>
       el(
         "section",
         { class: "problem", dataset: { source }, "aria-label": problem.title || "Error" },
-        el("h2", {}, problem.title || "Error", problem.status ? el("small", {}, ` (${problem.status})`) : null),
-        problem.detail ? el("p", {}, problem.detail) : null,
-        problem.errors && problem.errors.length
-          ? el(
-              "ul",
-              {},
-              problem.errors.map((e) =>
-                el("li", {}, el("code", {}, e.field), ": ", e.message, e.fix ? el("span", { class: "fix" }, ` — ${e.fix}`) : null),
-              ),
-            )
-          : null,
+        problemParts(problem),
         el("button", { type: "button", class: "quiet", onclick: () => clearProblem(source) }, "Dismiss"),
       ),
     ),

@@ -81,7 +81,7 @@ export function decodeState(fragment) {
     if (allowed.includes(v)) state[target] = v;
     else problems.push(`the link's ${key} "${v}" is not one of ${allowed.join(", ")}`);
   };
-  pick("view", ["pipeline", "autograd"], "view");
+  pick("view", ["pipeline", "autograd", "explain"], "view");
   pick("source", ["layers", "torchvision"], "source");
   pick("input", ["mnist", "draw", "upload", "random"], "input");
   const parsed = (key, check) => {
