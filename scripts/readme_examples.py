@@ -1,4 +1,5 @@
-"""Print the README's curl examples with the real output of a live server.
+"""Print the curl examples (docs/examples.md, three of them in the README) with the real output of
+a live server.
 
 Starts `python -m service.cli serve` on a free loopback port, runs each curl command, and prints
 Markdown: the command, then its output (JSON pretty-printed, long arrays cut to 4 values,
