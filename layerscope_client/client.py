@@ -21,6 +21,14 @@ from layerscope_client.uploads import (
     weights_parts,
 )
 from schemas.autograd import AutogradRequest, AutogradResponse
+from schemas.explain import (
+    AttributeRequest,
+    AttributeResponse,
+    LayerSweepRequest,
+    LayerSweepResponse,
+    ReceptiveFieldRequest,
+    ReceptiveFieldResponse,
+)
 from schemas.images import (
     ColormapCatalog,
     ImageInputOptions,
@@ -326,3 +334,41 @@ class Client:
         """POST /v1/autograd: a small graph of named tensors: every grad_fn, next_functions,
         value (`tensors.<name>`) and `.grad` (`tensors.<name>.grad`)."""
         return self._post_tensors("/v1/autograd", AutogradResponse, AutogradRequest, request)
+
+    # Explain.
+
+    def receptive_field(
+        self, request: ReceptiveFieldRequest | Mapping[str, Any]
+    ) -> ReceptiveFieldResponse:
+        """POST /v1/models/receptive-field: the input window one unit of a module sees, or the
+        units an input box affects (`png` adds the box drawn on the input)."""
+        body = body_of(ReceptiveFieldRequest, request)
+        response = self._send("POST", "/v1/models/receptive-field", json=body)
+        return self._model(ReceptiveFieldResponse, response)
+
+    def attribute(self, request: AttributeRequest | Mapping[str, Any]) -> Result[AttributeResponse]:
+        """POST /v1/models/attribute: Captum's attribution of the model's output (`attribution`,
+        `output`, and a heat map over the input)."""
+        return self._post_tensors(
+            "/v1/models/attribute", AttributeResponse, AttributeRequest, request
+        )
+
+    def attribute_upload(
+        self,
+        spec: AttributeRequest | Mapping[str, Any],
+        *,
+        images: Images | None = None,
+        weights: Weights | None = None,
+        input: ImageInputOptions | Mapping[str, Any] | None = None,
+    ) -> Result[AttributeResponse]:
+        """POST /v1/models/attribute/upload: attribute with the upload form of
+        inspect_model_upload."""
+        form = self._form(AttributeRequest, spec, images, weights, input, "safetensors")
+        response = self._send("POST", "/v1/models/attribute/upload", **form)
+        return self._result(AttributeResponse, response)
+
+    def sweep_layer(self, request: LayerSweepRequest | Mapping[str, Any]) -> LayerSweepResponse:
+        """POST /v1/layers/sweep: one layer over a list of values of one argument, each value's
+        inspect result and picture, or its problem."""
+        body = body_of(LayerSweepRequest, request)
+        return self._model(LayerSweepResponse, self._send("POST", "/v1/layers/sweep", json=body))

@@ -463,3 +463,68 @@ def test_results_are_typed_schema_models(live: Client) -> None:
     assert isinstance(result.report, BaseModel)
     assert type(result.report).__name__ == "LayerInspectResponse"
     assert result["output"] is result.array(result.report.output)
+
+
+def test_the_explain_methods_equal_captum_and_the_json_answers(
+    live: Client, raw: httpx.Client
+) -> None:
+    """attribute (binary) equals Captum's Saliency run here; receptive_field and sweep_layer
+    equal the routes' JSON answers parsed by the same models."""
+    from captum.attr import Saliency
+
+    from schemas.explain import LayerSweepResponse, ReceptiveFieldResponse
+    from tests.explain.test_attribution import SEED, seed_model, seven
+
+    model, x = seed_model(), seven()
+    result = live.attribute(SEED | {"method": "saliency", "target": 7})
+    want = Saliency(model).attribute(x.requires_grad_(), target=7)
+    assert_close(torch.as_tensor(result.array(result.report.attribution)), want)
+    assert result.report.heatmap is not None and result.report.heatmap.startswith("data:image/png")
+
+    field = {"layers": SEED["layers"], "input": SEED["input"], "module": 2}
+    field |= {"unit": {"channel": 0, "position": [5, 7]}}
+    got = live.receptive_field(field)
+    assert got == ReceptiveFieldResponse.model_validate_json(
+        raw.post("/v1/models/receptive-field", json=field).content
+    )
+    # MaxPool2d(2, 2) after Conv2d(k=5): unit (5, 7) sees rows 10..15, cols 14..19
+    assert (got.window.start, got.window.end) == ([10, 14], [15, 19])
+
+    sweep = {"layer": CONV, "input": {"shape": [1, 2, 6, 6], "seed": 1}}
+    sweep |= {"argument": "stride", "values": [1, 2, 0]}
+    swept = live.sweep_layer(sweep)
+    assert [r.status for r in swept.results] == [200, 200, 422]
+    x6 = torch.randn(1, 2, 6, 6, generator=torch.Generator().manual_seed(1))
+    for value, item in zip([1, 2], swept.results[:2], strict=True):
+        torch.manual_seed(0)
+        conv = nn.Conv2d(2, 3, 3, padding=1, stride=value).eval()
+        assert item.result is not None
+        with torch.no_grad():
+            assert_close(tensor_from(item.result.output.model_dump(mode="json")), conv(x6))
+    answered = LayerSweepResponse.model_validate_json(
+        raw.post("/v1/layers/sweep", json=sweep).content
+    )
+    assert without_values(swept.model_dump(mode="json")) == without_values(
+        answered.model_dump(mode="json")
+    )
+
+
+def test_every_operation_has_a_method() -> None:
+    """One method per operation of the OpenAPI document (each docstring opens with the operation
+    it sends); /metrics is for Prometheus, not for clients."""
+    import inspect
+    import re
+
+    from service.app import create_app
+    from tests.conftest import make_settings
+
+    paths = create_app(make_settings()).openapi()["paths"]
+    operations = {(method.upper(), path) for path, item in paths.items() for method in item}
+    sent = set()
+    for name, function in inspect.getmembers(Client, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        found = re.match(r"(GET|POST) (/\S*?)[:.,?]?(\s|\?|$)", inspect.getdoc(function) or "")
+        if found:
+            sent.add((found.group(1), found.group(2)))
+    assert operations - sent == {("GET", "/metrics")}
