@@ -32,16 +32,19 @@ from torch import nn
 
 from schemas.explain import AttributeRequest
 from schemas.requests import RunOptions
-from service.building.safetensors_state import state_from_safetensors
 from service.building.seeding import seeded
-from service.building.weights import materialize
 from service.devices import synchronize
 from service.errors import ProblemError, unprocessable
 from service.explain.pictures import check_pixels, heatmap_png, heatmap_size
 from service.explain.receptive_field import find_call, module_name
 from service.images.rendering import data_uri
 from service.inspection.labels import label_report
-from service.inspection.model_source import Source, architecture_source, pipeline_source
+from service.inspection.model_source import (
+    Source,
+    architecture_source,
+    build_source,
+    pipeline_source,
+)
 from service.inspection.preparation import RunSetup, setup_run
 from service.jobs import check_deadline
 from service.networks.module_tree import flat_shape
@@ -414,23 +417,7 @@ def attribute(
     settings = runtime.settings
     planned = plan_attribution(request, runtime, plan)
     setup, source = planned.setup, planned.source
-    weights: Any = request.weights
-    if weights_file is not None:
-        weights = state_from_safetensors(
-            weights_file,
-            source.meta.state_dict(),
-            setup.dtypes,
-            settings.max_safetensors_header_bytes,
-        )
-    model, weight_seed = materialize(
-        source.make,
-        source.meta,
-        weights,
-        "body.weights.state",
-        settings.max_tensor_elements,
-        cache_key=source.cache_key,
-        dtypes=setup.dtypes,
-    )
+    model, weight_seed = build_source(source, request.weights, weights_file, setup.dtypes, settings)
     config = setup.config
     device = config.device
     cuda = [device.index or 0] if device.type == "cuda" else []

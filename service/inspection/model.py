@@ -16,13 +16,16 @@ import torch
 from torch import nn
 
 from schemas.models import ModelInspectRequest, ModelRenderRequest
-from service.building.safetensors_state import state_from_safetensors
-from service.building.weights import materialize
 from service.errors import unprocessable
 from service.images.rendering import default_colormap, default_images, render_png, view_tensor
 from service.inspection.labels import label_report
 from service.inspection.layer import weight_of
-from service.inspection.model_source import Source, architecture_source, pipeline_source
+from service.inspection.model_source import (
+    Source,
+    architecture_source,
+    build_source,
+    pipeline_source,
+)
 from service.inspection.preparation import RunSetup, setup_run
 from service.networks.module_tree import ModuleCall, first_shape
 from service.planning.fit import Received
@@ -138,23 +141,7 @@ def run_model(
         _estimate(request, setup, source, tree, selected), settings.max_response_bytes
     )
     grad_output = plan_grad_output(request.backward, tree.output_shape, settings, setup.dtypes)
-    weights: Any = request.weights
-    if weights_file is not None:
-        weights = state_from_safetensors(
-            weights_file,
-            source.meta.state_dict(),
-            setup.dtypes,
-            settings.max_safetensors_header_bytes,
-        )
-    model, weight_seed = materialize(
-        source.make,
-        source.meta,
-        weights,
-        "body.weights.state",
-        settings.max_tensor_elements,
-        cache_key=source.cache_key,
-        dtypes=setup.dtypes,
-    )
+    model, weight_seed = build_source(source, request.weights, weights_file, setup.dtypes, settings)
     names = {call.name for call in selected}
     with capture(model, names, names if keep_inputs else ()) as found:
         done = run(

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import torch
 from torch import nn
@@ -14,8 +15,11 @@ from torch import nn
 from schemas.layer_specs import ALL_SPECS, LayerSpec
 from schemas.models import TorchvisionModel
 from service.building.layer_builder import build_model, build_on_meta
+from service.building.safetensors_state import state_from_safetensors
+from service.building.weights import materialize
 from service.errors import unprocessable
 from service.networks import zoo
+from service.planning.dtypes import DTypes
 from service.planning.fit import Received
 from service.planning.model_plan import check_layer_count, pipeline_naming, plan_model
 from service.planning.smallest_input import smallest_square
@@ -100,4 +104,32 @@ def architecture_source(spec: TorchvisionModel, received: Received, dtype: torch
         "body.model",
         cache_key=f"torchvision:{arch.name}:{json.dumps(kwargs, sort_keys=True)}",
         smallest=partial(smallest_square, meta_build, received, arch.min_size),
+    )
+
+
+def build_source(
+    source: Source,
+    weights: Any,
+    weights_file: bytes | None,
+    dtypes: DTypes,
+    settings: Settings,
+) -> tuple[nn.Module, int | None]:
+    """The real model of `source` (on CPU) and the weight seed used, if any: from an uploaded
+    safetensors file when one came (checked against the meta model's state), else from the
+    request's `weights` (a seed or explicit state)."""
+    if weights_file is not None:
+        weights = state_from_safetensors(
+            weights_file,
+            source.meta.state_dict(),
+            dtypes,
+            settings.max_safetensors_header_bytes,
+        )
+    return materialize(
+        source.make,
+        source.meta,
+        weights,
+        "body.weights.state",
+        settings.max_tensor_elements,
+        cache_key=source.cache_key,
+        dtypes=dtypes,
     )
