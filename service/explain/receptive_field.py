@@ -2,7 +2,6 @@
 module that see an input box, from the fields the meta walk of the model found
 (service.explain.field_trace), with a picture of the box on the input."""
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,20 +40,7 @@ def find_call(tree: TreePlan, name: str, call: int, field: str) -> ModuleCall:
     (and the close ones), or the calls there are."""
     calls = [row for row in tree.rows if row.name == name]
     if not calls:
-        ran = tree.names()
-        exists = name in dict(tree.model.named_modules())
-        close = difflib.get_close_matches(name, ran, n=3)
-        hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise unprocessable(
-            "module-not-run" if exists else "no-such-module",
-            field,
-            f"module {name!r} does not run in this forward pass"
-            if exists
-            else f"no module of this model is named {name!r}",
-            f"{hint}name a module that runs, by its qualified name as the table's `name` shows "
-            "it (POST /v1/models/summary lists them)",
-            context={"modules": ran[:200]},
-        )
+        raise tree.not_run(name, field)
     if call >= len(calls):
         raise unprocessable(
             "no-such-call",

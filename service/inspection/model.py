@@ -7,7 +7,6 @@ planning.tree_plan), checked against the element and response limits for the mod
 names, then built for real and run once.
 """
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,24 +157,12 @@ def run_model(
 def _check_modules(tree: TreePlan, names: list[str], field: str) -> None:
     """Each of `names` is a module that runs in this forward pass; 422 at `field` naming the
     close ones (or saying that the module exists but does not run) otherwise."""
-    ran = tree.names()
+    ran = set(tree.names())
     for name in names:
-        if name in ran:
-            continue
-        exists = name in dict(tree.model.named_modules())
-        close = difflib.get_close_matches(name, ran, n=3)
-        hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise unprocessable(
-            "module-not-run" if exists else "no-such-module",
-            field,
-            f"module {name!r} does not run in this forward pass (as the model is, in this mode), "
-            "so there is nothing of it to draw"
-            if exists
-            else f"no module of this model is named {name!r}",
-            f"{hint}name a module that runs, by its qualified name as the table's `name` "
-            "shows it (POST /v1/models/summary lists them)",
-            context={"modules": ran[:200]},
-        )
+        if name not in ran:
+            raise tree.not_run(
+                name, field, " (as the model is, in this mode), so there is nothing of it to draw"
+            )
 
 
 def _named_shapes(tree: TreePlan, selected: list[ModuleCall]) -> dict[str, list[int]]:

@@ -10,6 +10,7 @@ marked recursive) and torchinfo's totals (`count_rows`, `totals_of`: leaves plus
 leftovers); `select` resolves names and glob patterns to the calls that ran.
 """
 
+import difflib
 import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -222,6 +223,25 @@ class TreePlan:
     def names(self) -> list[str]:
         """The qualified names of the modules that ran, in first-call order."""
         return list(dict.fromkeys(call.name for call in self.rows))
+
+    def not_run(self, name: str, field: str, why: str = "") -> ProblemError:
+        """The 422 for a module `name` that does not run in this forward pass: at `field`,
+        saying whether the model has it at all, naming the close ones and those that run;
+        `why` ends the sentence (", so there is nothing of it to draw")."""
+        ran = self.names()
+        exists = name in dict(self.model.named_modules())
+        close = difflib.get_close_matches(name, ran, n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        return unprocessable(
+            "module-not-run" if exists else "no-such-module",
+            field,
+            f"module {name!r} does not run in this forward pass{why}"
+            if exists
+            else f"no module of this model is named {name!r}",
+            f"{hint}name a module that runs, by its qualified name as the table's `name` "
+            "shows it (POST /v1/models/summary lists them)",
+            context={"modules": ran[:200]},
+        )
 
     def select(self, patterns: Sequence[str] | None, field: str) -> list[ModuleCall]:
         """The rows of the modules `patterns` name (names or glob patterns, `layer1.*.conv*`);
