@@ -39,6 +39,11 @@ class DepthCounter:
         return self.deepest
 
 
+BODY_SETTING = "LAYERSCOPE_MAX_BODY_BYTES"
+WEIGHTS_SETTING = "LAYERSCOPE_MAX_WEIGHTS_BYTES"
+"""The settings a body limit comes from (forms carrying a weights file may send both)."""
+
+
 class BodyLimitMiddleware:
     """413 for bodies over `max_bytes`; 422 for JSON nested deeper than `max_depth`."""
 
@@ -60,13 +65,15 @@ class BodyLimitMiddleware:
 
     def _too_large(self, size: int, declared: bool, limit: int) -> ProblemError:
         how = "declares" if declared else "sends more than"
+        setting = BODY_SETTING if limit == self.max_bytes else f"{BODY_SETTING} + {WEIGHTS_SETTING}"
         return ProblemError(
             413,
             "body-too-large",
-            f"the request body {how} {size:,} bytes, over the limit of {limit:,}; "
-            "send less data (for tensors, base64 is about 3x smaller than JSON lists)",
+            f"the request body {how} {size:,} bytes, over the limit of {limit:,} "
+            f"({setting}); send less data (for tensors, base64 is about 3x smaller than "
+            "JSON lists)",
             title="Request body too large",
-            context={"limit": limit},
+            context={"limit": limit, "setting": setting},
             headers={"Connection": "close"},
             limit="body_bytes",
         )

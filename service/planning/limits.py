@@ -8,6 +8,9 @@ import torch
 from service.errors import ProblemError, field_error
 from service.settings import Settings
 
+TENSOR_SETTING = "LAYERSCOPE_MAX_TENSOR_ELEMENTS"
+"""The setting every per-tensor element limit comes from (callers pass its value)."""
+
 
 def numel(shape: list[int] | tuple[int, ...] | torch.Size) -> int:
     """Return the number of elements of a tensor of `shape`."""
@@ -15,19 +18,26 @@ def numel(shape: list[int] | tuple[int, ...] | torch.Size) -> int:
 
 
 def check_elements(name: str, shape: list[int] | tuple[int, ...], limit: int) -> None:
-    """Raise 413 when a tensor of `shape` would hold more than `limit` elements."""
+    """Raise 413 when a tensor of `shape` would hold more than `limit` elements (the value of
+    LAYERSCOPE_MAX_TENSOR_ELEMENTS, which the problem names)."""
     count = numel(shape)
     if count > limit:
         raise ProblemError(
             413,
             "too-many-elements",
             f"{name} of shape {list(shape)} would hold {count:,} elements, over the limit of "
-            f"{limit:,}; use a smaller shape",
+            f"{limit:,} ({TENSOR_SETTING}); use a smaller shape, or raise that setting",
             title="Tensor too large",
             errors=[
                 field_error(name, f"{count:,} elements", "use a smaller shape", "too_many_elements")
             ],
-            context={"tensor": name, "shape": list(shape), "elements": count, "limit": limit},
+            context={
+                "tensor": name,
+                "shape": list(shape),
+                "elements": count,
+                "limit": limit,
+                "setting": TENSOR_SETTING,
+            },
             limit="elements",
         )
 

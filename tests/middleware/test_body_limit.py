@@ -37,7 +37,8 @@ def test_declared_content_length_over_limit_is_413_unread(small: TestClient) -> 
     assert r.status_code == 413
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["type"] == "/problems/body-too-large"
-    assert r.json()["context"] == {"limit": 4096}
+    assert r.json()["context"] == {"limit": 4096, "setting": "LAYERSCOPE_MAX_BODY_BYTES"}
+    assert "(LAYERSCOPE_MAX_BODY_BYTES)" in r.json()["detail"]
     assert "1,000,000,000" in r.json()["detail"]
 
 

@@ -11,11 +11,27 @@ from schemas.tensors import TensorData
 from service.errors import ProblemError
 from service.images import mnist
 from service.planning.inputs import plan_grad_output, plan_image, plan_input, plan_mnist
-from service.planning.limits import check_totals
+from service.planning.limits import check_elements, check_totals
 from tests.conftest import make_settings
 from tests.image_files import reference, seed_transform
 
 INPUT = TypeAdapter(InputSpec)
+
+
+def test_a_tensor_over_the_limit_names_the_setting_that_sets_it() -> None:
+    check_elements("body.input", [10, 10], 100)
+    with pytest.raises(ProblemError) as info:
+        check_elements("body.input", [10, 10, 2], 100)
+    err = info.value
+    assert (err.status, err.slug, err.limit) == (413, "too-many-elements", "elements")
+    assert err.context == {
+        "tensor": "body.input",
+        "shape": [10, 10, 2],
+        "elements": 200,
+        "limit": 100,
+        "setting": "LAYERSCOPE_MAX_TENSOR_ELEMENTS",
+    }
+    assert "(LAYERSCOPE_MAX_TENSOR_ELEMENTS)" in err.detail
 
 
 def test_check_totals_counts_gradients_twice() -> None:
@@ -45,7 +61,13 @@ def test_check_totals_checks_each_tensor_first() -> None:
     with pytest.raises(ProblemError) as info:
         check_totals({"a": [10, 9], "output": [10, 10]}, backward=False, settings=settings)
     assert info.value.status == 413
-    context = {"tensor": "output", "shape": [10, 10], "elements": 100, "limit": 99}
+    context = {
+        "tensor": "output",
+        "shape": [10, 10],
+        "elements": 100,
+        "limit": 99,
+        "setting": "LAYERSCOPE_MAX_TENSOR_ELEMENTS",
+    }
     assert info.value.context == context
 
 
@@ -110,6 +132,7 @@ def test_image_plan_checks_the_target_size_before_preprocessing() -> None:
         "shape": [1, 1, 20, 30],
         "elements": 600,
         "limit": 599,
+        "setting": "LAYERSCOPE_MAX_TENSOR_ELEMENTS",
     }
     plan = plan_image(pixels, options, False, {"kind": "x"}, make_settings(max_tensor_elements=600))
     assert plan.shape == [1, 1, 20, 30] and plan.requires_grad is False

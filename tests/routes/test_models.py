@@ -285,6 +285,8 @@ def test_the_weights_forms_take_bodies_up_to_the_weights_limit_on_top() -> None:
         assert r.status_code == 413
         assert r.json()["type"] == "/problems/body-too-large"
         assert r.json()["context"]["limit"] == 2048 + 4096
+        setting = "LAYERSCOPE_MAX_BODY_BYTES + LAYERSCOPE_MAX_WEIGHTS_BYTES"
+        assert r.json()["context"]["setting"] == setting
 
         json_body = {**spec, "input": {"tensor": {"shape": [1, 4], "data": [0.5] * 4}}}
         json_body["pad"] = "x" * 2100
