@@ -35,8 +35,9 @@ from schemas.requests import RunOptions
 from service.building.seeding import seeded
 from service.devices import synchronize
 from service.errors import ProblemError, unprocessable
-from service.explain.pictures import check_pixels, heatmap_png, heatmap_size
+from service.explain.pictures import heatmap_png, heatmap_size
 from service.explain.receptive_field import find_call, module_name
+from service.images.pixel_limit import check_pixels
 from service.images.rendering import data_uri
 from service.inspection.labels import label_report
 from service.inspection.model_source import (
@@ -348,7 +349,13 @@ def _estimate(
     heat = _heat_shape(setup.plan.shape)
     if heat is not None:
         width, height = heatmap_size(*heat, request.scale)
-        check_pixels(width, height, settings.max_render_pixels, "body.scale")
+        check_pixels(
+            width,
+            height,
+            settings.max_render_pixels,
+            "body.scale",
+            fix="lower `scale` or use a smaller input",
+        )
         estimate.picture([height, width], rgb=True)
     return estimate
 

@@ -34,6 +34,7 @@ from torch.utils.weak import WeakTensorKeyDictionary
 
 from service.explain import fields as fa
 from service.explain.fields import Info, Traced, Untraced, Window
+from service.running.capture import first_tensor
 
 Bound = dict[str, Any]
 Handler = Callable[["FieldTracer", Any, Bound, Any], Any]
@@ -630,19 +631,6 @@ class ModuleFields:
         return self.calls[key]
 
 
-def _first_tensor(value: Any) -> torch.Tensor | None:
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list | tuple):
-        for item in value:
-            found = _first_tensor(item)
-            if found is not None:
-                return found
-    return None
-
-
 @contextmanager
 def tracing(model: nn.Module, x: torch.Tensor, spatial_dims: int | None) -> Iterator[ModuleFields]:
     """Within the block, a forward pass of `model` on `x` run under the yielded fields'
@@ -675,7 +663,7 @@ def tracing(model: nn.Module, x: torch.Tensor, spatial_dims: int | None) -> Iter
         running.pop()
         call = counts.get(id(module), 0)
         counts[id(module)] = call + 1
-        found.calls[(id(module), call)] = tracer.info(_first_tensor(output))
+        found.calls[(id(module), call)] = tracer.info(first_tensor(output))
 
     handles: list[RemovableHandle] = []
     try:

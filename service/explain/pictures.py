@@ -12,8 +12,8 @@ from PIL import Image, ImageDraw
 from torchvision.utils import make_grid
 
 from schemas.images import Colormap
-from service.errors import ProblemError, field_error
 from service.images import colormaps
+from service.images.pixel_limit import check_pixels
 from service.images.rendering import PAD_VALUE, PADDING, grid_size, png_bytes, unit_values
 
 BOX_COLOUR = (255, 0, 0)
@@ -22,20 +22,6 @@ PLACEHOLDER = 224
 STRIP_GAP = 4
 MIN_SIDE = 224
 """The default upscaling makes a picture at least this many pixels on its longer side."""
-
-
-def check_pixels(width: int, height: int, max_pixels: int, field: str) -> None:
-    """413 for a picture of more than `max_pixels` pixels (LAYERSCOPE_MAX_RENDER_PIXELS)."""
-    if width * height > max_pixels:
-        raise ProblemError(
-            413,
-            "render-too-large",
-            f"this picture would be {width} x {height} = {width * height:,} pixels, over the "
-            f"limit of {max_pixels:,}; lower `scale` or use a smaller input",
-            title="Picture too large",
-            errors=[field_error(field, f"{width} x {height} pixels", "lower scale")],
-            context={"width": width, "height": height, "limit_pixels": max_pixels},
-        )
 
 
 def default_scale(height: int, width: int) -> int:
@@ -73,7 +59,7 @@ def box_png(
     first[0]..last[0] and columns first[1]..last[1], input positions, inclusive) outlined in
     red on its edge pixels, max(1, scale // 4) pixels wide; no box where it is None."""
     height, width = rgb.shape[0] * scale, rgb.shape[1] * scale
-    check_pixels(width, height, max_pixels, field)
+    check_pixels(width, height, max_pixels, field, fix="lower `scale` or use a smaller input")
     image = Image.fromarray(rgb).resize((width, height), Image.Resampling.NEAREST)
     if box is not None:
         first, last = box
@@ -105,7 +91,9 @@ def heatmap_png(
     one tile per sample in a make_grid grid, upscaled by `scale`."""
     count, height, width = attribution.shape
     grid_w, grid_h = heatmap_size(count, height, width, scale)
-    check_pixels(grid_w, grid_h, max_pixels, "body.scale")
+    check_pixels(
+        grid_w, grid_h, max_pixels, "body.scale", fix="lower `scale` or use a smaller input"
+    )
     t = unit_values(attribution.detach().to("cpu", torch.float64), colormap, "per_tile")
     colours = colormaps.apply(colormap, t).astype(np.float64)
     gray = base.detach().to("cpu", torch.float64).clamp(0, 1).numpy()[..., None] * 255.0
@@ -127,7 +115,9 @@ def strip_png(pictures: Sequence[bytes | None], max_pixels: int) -> bytes:
     height = max((image.height for image in images if image is not None), default=8)
     widths = [image.width if image is not None else 8 for image in images]
     width = sum(widths) + STRIP_GAP * (len(images) - 1)
-    check_pixels(width, height, max_pixels, "body.values")
+    check_pixels(
+        width, height, max_pixels, "body.values", fix="lower `scale` or use a smaller input"
+    )
     strip = Image.new("RGB", (width, height), (PAD_VALUE,) * 3)
     left = 0
     for image, tile_width in zip(images, widths, strict=True):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from service.errors import ProblemError, field_error
+from service.images.pixel_limit import check_pixels
 from service.images.rendering import png_bytes
 
 GAP = 4
@@ -129,16 +129,7 @@ def draw_batch(
     shape = (int(digits.shape[-2]), int(digits.shape[-1]))
     layout = grid_layout(len(titles), columns, scale, shape, titles)
     width, height = layout.size
-    if width * height > max_pixels:
-        raise ProblemError(
-            413,
-            "render-too-large",
-            f"this picture would be {width} x {height} = {width * height:,} pixels, over the "
-            f"limit of {max_pixels:,}; lower `scale` or `batch_size`",
-            title="Picture too large",
-            errors=[field_error(field, f"{width} x {height} pixels", "lower scale")],
-            context={"width": width, "height": height, "limit_pixels": max_pixels},
-        )
+    check_pixels(width, height, max_pixels, field, fix="lower `scale` or `batch_size`")
     canvas = np.full((height, width), BACKGROUND, dtype=np.uint8)
     big = digits.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1).numpy()
     for i in range(layout.count):

@@ -13,35 +13,33 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision.transforms.v2 import functional as F
 
 from service.errors import ProblemError, field_error
+from service.upload_reading import read_within
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
-CHUNK = 64 * 1024
 
 
 def read_limited(file: BinaryIO, limit: int, field: str = "image") -> bytes:
-    """Read `file` in chunks; 413 as soon as it holds more than `limit` bytes, 422 if empty."""
-    parts: list[bytes] = []
-    total = 0
-    while chunk := file.read(CHUNK):
-        total += len(chunk)
-        if total > limit:
-            raise ProblemError(
-                413,
-                "upload-too-large",
-                f"the uploaded file is over the limit of {limit:,} bytes; send a smaller image",
-                title="Upload too large",
-                errors=[field_error(field, f"more than {limit:,} bytes", "send a smaller file")],
-                context={"limit_bytes": limit},
-            )
-        parts.append(chunk)
-    if total == 0:
-        raise ProblemError(
+    """Read `file` in chunks; 413 as soon as it holds more than `limit` bytes (the value of
+    LAYERSCOPE_MAX_UPLOAD_BYTES), 422 if empty."""
+    return read_within(
+        file,
+        limit,
+        lambda: ProblemError(
+            413,
+            "upload-too-large",
+            f"the uploaded file is over the limit of {limit:,} bytes "
+            "(LAYERSCOPE_MAX_UPLOAD_BYTES); send a smaller image",
+            title="Upload too large",
+            errors=[field_error(field, f"more than {limit:,} bytes", "send a smaller file")],
+            context={"limit_bytes": limit, "setting": "LAYERSCOPE_MAX_UPLOAD_BYTES"},
+        ),
+        lambda: ProblemError(
             422,
             "empty-upload",
             "the uploaded file is empty; send a PNG, JPEG, BMP, GIF or WebP image",
             errors=[field_error(field, "0 bytes", "send an image file")],
-        )
-    return b"".join(parts)
+        ),
+    )
 
 
 def _not_image(field: str, why: str) -> ProblemError:

@@ -29,8 +29,9 @@ from PIL import Image
 from torchvision.utils import make_grid
 
 from schemas.images import Colormap, View
-from service.errors import ProblemError, field_error, unprocessable
+from service.errors import unprocessable
 from service.images import colormaps
+from service.images.pixel_limit import check_pixels
 
 PADDING = 1
 PAD_VALUE = 255
@@ -126,19 +127,14 @@ def render_png(
     count, height, width = tiles.shape
     columns = columns or default_columns(tensor.shape, spatial_dims)
     cols, grid_h, grid_w = grid_size(count, height, width, columns, scale)
-    if grid_h * grid_w > max_pixels:
-        raise ProblemError(
-            413,
-            "render-too-large",
-            f"this picture would be {grid_w} x {grid_h} = {grid_w * grid_h:,} pixels ({count} "
-            f"tiles of {height} x {width}, scale {scale}), over the limit of {max_pixels:,}; "
-            "lower `scale` or render a smaller tensor",
-            title="Picture too large",
-            errors=[
-                field_error(field, f"{grid_w} x {grid_h} pixels", "lower scale", "too_many_pixels")
-            ],
-            context={"width": grid_w, "height": grid_h, "limit_pixels": max_pixels},
-        )
+    check_pixels(
+        grid_w,
+        grid_h,
+        max_pixels,
+        field,
+        how=f" ({count} tiles of {height} x {width}, scale {scale})",
+        fix="lower `scale` or render a smaller tensor",
+    )
     rgb = colormaps.apply(colormap, unit_values(tiles, colormap, normalize))
     coloured = torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2)
     grid = make_grid(coloured, nrow=cols, padding=PADDING, pad_value=PAD_VALUE)

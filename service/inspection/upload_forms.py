@@ -21,9 +21,10 @@ from schemas.images import ImageInputOptions
 from schemas.models import ModelFormSpec, ModelRenderFormSpec
 from schemas.requests import LayerUploadSpec
 from service.errors import ProblemError, field_error, unprocessable
-from service.images.decoding import CHUNK, decode_image, read_limited
+from service.images.decoding import decode_image, read_limited
 from service.planning.inputs import InputPlan, check_batch, plan_batch, plan_image
 from service.settings import Settings
+from service.upload_reading import read_within
 
 RequestT = TypeVar("RequestT", bound=BaseModel)
 
@@ -161,37 +162,33 @@ def _decode(image: BinaryIO, settings: Settings, field: str) -> tuple[torch.Tens
 def read_weights(file: BinaryIO, limit: int) -> bytes:
     """Read an uploaded safetensors file in chunks: 413 naming LAYERSCOPE_MAX_WEIGHTS_BYTES as
     soon as it holds more than `limit` bytes, 422 if it is empty."""
-    parts: list[bytes] = []
-    total = 0
-    while chunk := file.read(CHUNK):
-        total += len(chunk)
-        if total > limit:
-            raise ProblemError(
-                413,
-                "weights-too-large",
-                f"the weights file is over the limit of {limit:,} bytes "
-                "(LAYERSCOPE_MAX_WEIGHTS_BYTES); send a smaller model's state_dict, or raise "
-                "that setting",
-                title="Weights file too large",
-                errors=[
-                    field_error(
-                        "weights",
-                        f"more than {limit:,} bytes",
-                        "send a smaller file, or raise LAYERSCOPE_MAX_WEIGHTS_BYTES",
-                    )
-                ],
-                context={"limit_bytes": limit, "setting": "LAYERSCOPE_MAX_WEIGHTS_BYTES"},
-                limit="weights_bytes",
-            )
-        parts.append(chunk)
-    if total == 0:
-        raise unprocessable(
+    return read_within(
+        file,
+        limit,
+        lambda: ProblemError(
+            413,
+            "weights-too-large",
+            f"the weights file is over the limit of {limit:,} bytes "
+            "(LAYERSCOPE_MAX_WEIGHTS_BYTES); send a smaller model's state_dict, or raise "
+            "that setting",
+            title="Weights file too large",
+            errors=[
+                field_error(
+                    "weights",
+                    f"more than {limit:,} bytes",
+                    "send a smaller file, or raise LAYERSCOPE_MAX_WEIGHTS_BYTES",
+                )
+            ],
+            context={"limit_bytes": limit, "setting": "LAYERSCOPE_MAX_WEIGHTS_BYTES"},
+            limit="weights_bytes",
+        ),
+        lambda: unprocessable(
             "empty-upload",
             "weights",
             "the weights file is empty",
             "send a safetensors file of the model's state_dict (safetensors.torch.save_file)",
-        )
-    return b"".join(parts)
+        ),
+    )
 
 
 def model_form(

@@ -143,4 +143,5 @@ def test_target_over_the_element_limit_is_413_on_image() -> None:
         "shape": [1, 1, 28, 28],
         "elements": 784,
         "limit": 783,
+        "setting": "LAYERSCOPE_MAX_TENSOR_ELEMENTS",
     }
