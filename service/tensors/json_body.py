@@ -47,6 +47,21 @@ def _streamable(node: Any) -> bool:
     )
 
 
+def streamed_elements(content: Any) -> int:
+    """How many elements the streamable arrays in `content` hold (a walk that builds nothing)."""
+    total = 0
+    stack = [content]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+        elif isinstance(node, np.ndarray) and _streamable(node):
+            total += node.size
+    return total
+
+
 def split_arrays(content: Any) -> tuple[Any, list[np.ndarray]]:
     """Replace each streamable array in `content` (through dicts, lists and tuples) by a marker
     fragment naming its index, and return the new tree with the arrays by index."""
@@ -91,9 +106,9 @@ def body_chunks(texts: list[bytes], arrays: list[np.ndarray]) -> Iterator[bytes]
 def frame(content: Any) -> tuple[list[bytes], list[np.ndarray]] | None:
     """The skeleton texts and the arrays between them, in body order; None when the body's
     arrays are too small to stream. Raises what orjson raises on content it cannot write."""
-    tree, arrays = split_arrays(content)
-    if sum(array.size for array in arrays) < STREAM_ELEMENTS:
+    if streamed_elements(content) < STREAM_ELEMENTS:
         return None
+    tree, arrays = split_arrays(content)
     parts = orjson.dumps(tree, option=ORJSON_OPTIONS).split(_MARK)
     order = [arrays[int(key)] for key in parts[1::2]]
     return parts[0::2], order
