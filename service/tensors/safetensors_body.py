@@ -25,7 +25,7 @@ import orjson
 import torch
 from starlette.responses import Response, StreamingResponse
 
-from service.orjson_response import OrjsonResponse
+from service.tensors.json_body import json_response
 
 MEDIA_TYPE = "application/x-safetensors"
 """The media type of a safetensors body (no type is registered for the format)."""
@@ -149,10 +149,11 @@ class SafetensorsResponse(StreamingResponse):
 
 def tensor_response(body: Any, encoding: str) -> Response:
     """The response of an inspection: one safetensors file for `encoding` safetensors, else
-    JSON (values as lists or base64 inside it)."""
+    JSON (values as lists or base64 inside it; streamed when its arrays are large, see
+    service/tensors/json_body.py)."""
     if encoding == "safetensors":
         return SafetensorsResponse(body)
-    return OrjsonResponse(body)
+    return json_response(body)
 
 
 SAFETENSORS_CONTENT: dict[int | str, dict[str, Any]] = {
