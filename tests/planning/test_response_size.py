@@ -2,8 +2,8 @@
 
 The estimate is read where the routes compute it (a spy on `check_response_size`), and compared
 with `len(response.content)` of the same request, over a table of requests: every worked example
-of the layer, model and autograd routes, in both encodings, with every `include` mix, and the
-worst cases for JSON (long float reprs) and for pictures (incompressible noise).
+of the layer, model, autograd, attribute and sweep routes, in each encoding, with every `include`
+mix, and the worst cases for JSON (long float reprs) and for pictures (incompressible noise).
 """
 
 import math
@@ -17,8 +17,10 @@ from fastapi.testclient import TestClient
 
 from schemas.autograd_examples import AUTOGRAD_EXAMPLES
 from schemas.examples import LAYER_EXAMPLES, MODEL_EXAMPLES
+from schemas.explain_examples import ATTRIBUTE_EXAMPLES, SWEEP_EXAMPLES
 from service.autograd import run as autograd_run
 from service.errors import ProblemError
+from service.explain import attribution, sweep
 from service.images.rendering import data_uri, render_png
 from service.inspection import layer as layer_inspection
 from service.inspection import model as model_inspection
@@ -110,7 +112,21 @@ TORCHVISION_CASES: list[tuple[str, str, dict[str, Any]]] = [
 ]
 """torchvision architectures: module trees, many rows, selections."""
 
-CASES = list(_cases()) + TORCHVISION_CASES
+EXPLAIN_CASES: list[tuple[str, str, dict[str, Any]]] = [
+    (f"attribute-{name}-{encoding}", "/v1/models/attribute", example["value"] | extra)
+    for name, example in ATTRIBUTE_EXAMPLES.items()
+    for encoding in ("json", "base64", "safetensors")
+    for extra in [{"encoding": encoding}]
+] + [
+    (f"sweep-{name}-{include}", "/v1/layers/sweep", example["value"] | extra)
+    for name, example in SWEEP_EXAMPLES.items()
+    for include in (None, ["output"], ["input", "output", "parameters", "gradients"])
+    for extra in [{} if include is None else {"include": include}]
+]
+"""The explain routes: every attribution example in each encoding, every sweep with each
+`include` (a sweep is one inspect answer and picture per value, and a strip)."""
+
+CASES = list(_cases()) + TORCHVISION_CASES + EXPLAIN_CASES
 
 
 @pytest.fixture
@@ -122,7 +138,7 @@ def estimates(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         seen.append(check_response_size(estimate, limit))
         return seen[-1]
 
-    for module in (layer_inspection, model_inspection, autograd_run):
+    for module in (layer_inspection, model_inspection, autograd_run, attribution, sweep):
         monkeypatch.setattr(module, "check_response_size", spy)
     return seen
 
@@ -142,7 +158,8 @@ def test_estimate_is_never_below_the_real_length(
     response = client.post(url, json=body)
     assert response.status_code == 200, response.text[:500]
     real = len(response.content)
-    assert len(estimates) == 1
+    # a sweep's own estimate comes first; each value's run then checks its own part again
+    assert len(estimates) == 1 or (url == "/v1/layers/sweep" and len(estimates) > 1)
     assert estimates[0] >= real * (1 - MARGIN), f"{name}: estimated {estimates[0]}, real {real}"
 
 
