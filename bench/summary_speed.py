@@ -18,8 +18,9 @@ service's answer must agree with the floor (output shape, FLOPs), so both do the
 In-process by default (FastAPI's TestClient on `create_app`, as the tests run it); `--server`
 starts the real service (`layerscope serve`) on a loopback port and uses one keep-alive
 connection. Cases: every SUMMARY_EXAMPLES body (default: `large_batch`, [64, 3, 1024, 1024]),
-and `resnet50_batch64`: torchvision's resnet50 by name on [64, 3, 224, 224] (its floor builds
-`torchvision.models.resnet50(weights=None)` on meta).
+`resnet50_batch64`: torchvision's resnet50 by name on [64, 3, 224, 224] (its floor builds
+`torchvision.models.resnet50(weights=None)` on meta), and `convnext_large_batch64` and
+`vit_h_14_batch64` the same way at their default input sizes.
 """
 
 from __future__ import annotations
@@ -95,9 +96,29 @@ RESNET50_BATCH = Case(
 """A real network by name: torchvision's resnet50 on a batch of 64 (issue 13's "well under a
 second")."""
 
-CASES: dict[str, Case] = {name: example_case(name) for name in SUMMARY_EXAMPLES} | {
-    RESNET50_BATCH.name: RESNET50_BATCH
-}
+
+def architecture_case(name: str, batch: int) -> Case:
+    """torchvision's `name` by name on a batch of its default input size, as GET /v1/models
+    lists it."""
+    from service.networks import zoo
+
+    shape = [batch, *zoo.architecture(name).input_size[1:]]
+    return Case(
+        f"{name}_batch{batch}",
+        {"model": {"torchvision": name}, "input_shape": shape},
+        lambda: get_model(name, weights=None).eval(),
+        shape,
+    )
+
+
+BIG = [architecture_case("convnext_large", 64), architecture_case("vit_h_14", 64)]
+"""The largest networks issue 13 names beside resnet50 (198 M and 633 M parameters)."""
+
+CASES: dict[str, Case] = (
+    {name: example_case(name) for name in SUMMARY_EXAMPLES}
+    | {RESNET50_BATCH.name: RESNET50_BATCH}
+    | {case.name: case for case in BIG}
+)
 
 
 def meta_floor(case: Case) -> tuple[float, list[int], int]:
