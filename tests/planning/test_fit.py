@@ -7,7 +7,7 @@ import torch
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
-from schemas.layer_specs import LayerSpec
+from schemas.layer_specs import TYPE_NAMES, LayerSpec
 from service.planning.fit import Received, misfit, output_on_meta
 from tests.direct import torch_layer
 
@@ -200,6 +200,46 @@ MISFITS: list[tuple[dict[str, Any], list[int], list[str]]] = [
     ),
 ]
 
+MISFITS += [
+    # one row for each type the table above has none for, each as PyTorch refuses it
+    ({"type": "adaptiveavgpool1d", "output_size": 2}, [1, 2, 3, 4], ["3-D input", "[1, C, L]"]),
+    ({"type": "adaptiveavgpool3d", "output_size": 2}, [2, 3], ["5-D input", "[1, C, D, H, W]"]),
+    ({"type": "adaptivemaxpool2d", "output_size": 2}, [4, 4], ["4-D input", "[1, C, H, W]"]),
+    ({"type": "adaptivemaxpool3d", "output_size": 2}, [1, 2], ["5-D input"]),
+    ({"type": "avgpool2d", "kernel_size": 5}, [1, 1, 3, 3], ["height of at least 5", "padding"]),
+    ({"type": "avgpool3d", "kernel_size": 3}, [1, 1, 2, 4, 4], ["depth of at least 3"]),
+    (
+        {"type": "convtranspose1d", "in_channels": 4, "out_channels": 2, "kernel_size": 3},
+        [1, 3, 10],
+        ["4 input channels", "set in_channels=3"],
+    ),
+    (
+        {"type": "convtranspose3d", "in_channels": 2, "out_channels": 2, "kernel_size": 3},
+        [1, 3, 4, 4, 4],
+        ["2 input channels", "set in_channels=3"],
+    ),
+    (
+        {"type": "instancenorm3d", "num_features": 3, "affine": True},
+        [1, 4, 2, 2, 2],
+        ["3 input channels", "set num_features=4"],
+    ),
+    ({"type": "lppool1d", "norm_type": 2, "kernel_size": 4}, [1, 2, 3], ["length of at least 4"]),
+    ({"type": "maxpool1d", "kernel_size": 5}, [1, 2, 3], ["length of at least 5"]),
+    ({"type": "zeropad3d", "padding": 1}, [2, 2], ["at least 3 dimensions", "[1, C, D, H, W]"]),
+]
+
+NEVER_MISFIT: list[tuple[dict[str, Any], list[int]]] = [
+    ({"type": "dropout"}, []),
+    ({"type": "alphadropout"}, []),
+    ({"type": "identity"}, []),
+    ({"type": "dropout1d"}, [2, 3, 4]),
+    ({"type": "dropout2d"}, [2, 3, 4, 5]),
+    ({"type": "dropout3d"}, [2, 3, 4, 5, 6]),
+]
+"""Types that take any input PyTorch takes (the channel dropouts only warn on other ranks):
+no misfit to teach, so none is made up."""
+
+
 TRAIN_MISFITS: list[tuple[dict[str, Any], list[int], list[str]]] = [
     (
         {"type": "batchnorm1d", "num_features": 3},
@@ -231,6 +271,24 @@ def test_train_mode_misfit_is_a_422_that_teaches(
     assert misfit(SPEC.validate_python(spec), Received(shape, training=False)) is None
     body = {"layer": spec, "input": {"shape": shape}, "mode": "eval"}
     assert client.post("/v1/layers/inspect", json=body).json()["output"]["shape"] == [*want.shape]
+
+
+@pytest.mark.parametrize(("spec", "shape"), NEVER_MISFIT)
+def test_what_never_misfits_runs_as_pytorch_runs_it(
+    client: TestClient, spec: dict[str, Any], shape: list[int]
+) -> None:
+    assert misfit(SPEC.validate_python(spec), Received(shape)) is None
+    want = torch_layer(spec).eval()(torch.zeros(shape))
+    body = {"layer": spec, "input": {"shape": shape}}
+    assert client.post("/v1/layers/inspect", json=body).json()["output"]["shape"] == [*want.shape]
+
+
+def test_every_layer_type_has_a_misfit_row_or_never_misfits() -> None:
+    """So a new type cannot come without its teaching 422 (or the reason it has none)."""
+    covered = {spec["type"] for spec, _, _ in MISFITS + TRAIN_MISFITS}
+    covered |= {spec["type"] for spec, _ in NEVER_MISFIT}
+    offered = set(TYPE_NAMES)
+    assert offered - covered == set()
 
 
 def test_batchnorm_channels_misfit_says_it_verbatim(client: TestClient) -> None:
