@@ -57,7 +57,7 @@ def streamed_elements(content: Any) -> int:
             stack.extend(node.values())
         elif isinstance(node, list | tuple):
             stack.extend(node)
-        elif isinstance(node, np.ndarray) and _streamable(node):
+        elif _streamable(node):
             total += node.size
     return total
 
